@@ -1,0 +1,41 @@
+/* gossip-frame-private.h: what the pipeline needs from the keyring. */
+#pragma once
+
+#include "gossip/gossip-frame.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint8 *bytes;
+  gsize len;
+  guint16 id;
+  const GossipCipherVTable *cipher;
+  gpointer cipher_key;
+} GossipKeyringKey;
+
+const GossipCipherVTable *_gossip_keyring_get_cipher (GossipKeyring *keyring);
+GossipKeyringKey *_gossip_keyring_get_primary (GossipKeyring *keyring);
+GossipKeyringKey *_gossip_keyring_get_key (GossipKeyring *keyring, guint index);
+
+/**
+ * GossipFrameHeader:
+ *
+ * The parsed fixed part of a frame (see gossip-frame.h for the layout).
+ */
+typedef struct
+{
+  guint8 version;
+  guint8 flags;
+  guint8 codec_id;
+  guint8 compressor_id;
+  guint8 cipher_id;
+  guint16 key_id;
+  guint32 body_len;
+} GossipFrameHeader;
+
+gboolean _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_frame_size,
+                                     GossipFrameHeader *header, GossipFrameError *reason,
+                                     GError **error);
+
+G_END_DECLS

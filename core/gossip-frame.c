@@ -1,0 +1,501 @@
+/* gossip-frame.c: the packet pipeline.
+ *
+ *   send:    GVariant -> codec -> [compressor] -> [cipher] -> frame
+ *   receive: frame -> checks -> [cipher] -> [compressor] -> codec -> GVariant
+ *
+ * Design points (each answers a failure of the systems we replace):
+ *  - the whole 12-byte header is the AEAD associated data, so flipping a flag
+ *    or a length is detected, not obeyed;
+ *  - every length is checked against what arrived and against the configured
+ *    maximum before anything is allocated or decrypted;
+ *  - codec, compressor and cipher ids travel in the header, so a node with
+ *    other plugins fails loudly with a reason instead of decoding garbage;
+ *  - plugin instances and cipher keys are set up once per pipeline, and the
+ *    scratch buffers are reused: a frame costs one allocation for its output.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "gossip/gossip-frame.h"
+#include "gossip-frame-private.h"
+
+struct _GossipPipeline
+{
+  gatomicrefcount ref_count;
+  const GossipCodecVTable *codec;
+  gpointer codec_instance;
+  const GossipCompressorVTable *compressor;
+  gpointer compressor_instance;
+  GossipKeyring *keyring;
+  gsize compress_min_size;
+  gsize max_frame_size;
+  GByteArray *scratch_a; /* encoded message, or decrypted body */
+  GByteArray *scratch_b; /* compressed, or decompressed, body */
+  guint64 rejected[GOSSIP_FRAME_ERROR_N_ERRORS];
+};
+
+G_DEFINE_BOXED_TYPE (GossipPipeline, gossip_pipeline, gossip_pipeline_ref, gossip_pipeline_unref)
+
+static const char *const reason_names[GOSSIP_FRAME_ERROR_N_ERRORS] = {
+  [GOSSIP_FRAME_ERROR_TRUNCATED] = "truncated",
+  [GOSSIP_FRAME_ERROR_BAD_MAGIC] = "bad-magic",
+  [GOSSIP_FRAME_ERROR_UNKNOWN_VERSION] = "unknown-version",
+  [GOSSIP_FRAME_ERROR_BAD_FLAGS] = "bad-flags",
+  [GOSSIP_FRAME_ERROR_TOO_BIG] = "too-big",
+  [GOSSIP_FRAME_ERROR_TRAILING] = "trailing-bytes",
+  [GOSSIP_FRAME_ERROR_CODEC_MISMATCH] = "codec-mismatch",
+  [GOSSIP_FRAME_ERROR_COMPRESSOR_MISMATCH] = "compressor-mismatch",
+  [GOSSIP_FRAME_ERROR_CIPHER_MISMATCH] = "cipher-mismatch",
+  [GOSSIP_FRAME_ERROR_NOT_ENCRYPTED] = "not-encrypted",
+  [GOSSIP_FRAME_ERROR_UNKNOWN_KEY] = "unknown-key",
+  [GOSSIP_FRAME_ERROR_AUTH_FAILED] = "auth-failed",
+  [GOSSIP_FRAME_ERROR_DECOMPRESS_FAILED] = "decompress-failed",
+  [GOSSIP_FRAME_ERROR_DECODE_FAILED] = "decode-failed",
+  [GOSSIP_FRAME_ERROR_ENCODE_FAILED] = "encode-failed",
+};
+
+/**
+ * gossip_frame_error_to_string:
+ * @reason: a #GossipFrameError
+ *
+ * Returns: a short stable name for counters and logs, e.g. "auth-failed"
+ */
+const char *
+gossip_frame_error_to_string (GossipFrameError reason)
+{
+  if ((guint) reason >= GOSSIP_FRAME_ERROR_N_ERRORS)
+    return "unknown";
+  return reason_names[reason];
+}
+
+/**
+ * gossip_pipeline_new:
+ * @codec: the codec (required)
+ * @compressor: (nullable): the compressor, or %NULL for none
+ * @compress_level: level for the compressor, or %GOSSIP_COMPRESSOR_LEVEL_DEFAULT
+ * @keyring: (nullable): keys for the cipher, or %NULL for plaintext frames
+ * @compress_min_size: encodings shorter than this are never compressed
+ * @max_frame_size: the largest frame sent or accepted
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): a pipeline, or %NULL if a plugin instance could
+ *   not be created or @keyring is empty
+ */
+GossipPipeline *
+gossip_pipeline_new (const GossipCodecVTable *codec, const GossipCompressorVTable *compressor,
+                     int compress_level, GossipKeyring *keyring, gsize compress_min_size,
+                     gsize max_frame_size, GError **error)
+{
+  g_autoptr (GossipPipeline) self = NULL;
+
+  g_return_val_if_fail (codec != NULL, NULL);
+  g_return_val_if_fail (max_frame_size > GOSSIP_FRAME_HEADER_SIZE, NULL);
+  g_return_val_if_fail (max_frame_size <= G_MAXUINT32, NULL);
+
+  if (keyring != NULL && gossip_keyring_get_n_keys (keyring) == 0)
+    {
+      g_set_error_literal (error, GOSSIP_CIPHER_ERROR, GOSSIP_CIPHER_ERROR_BAD_KEY,
+                           "a cipher is configured but the keyring holds no key");
+      return NULL;
+    }
+
+  self = g_new0 (GossipPipeline, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->codec = codec;
+  self->compressor = compressor;
+  self->keyring = keyring ? gossip_keyring_ref (keyring) : NULL;
+  self->compress_min_size = compress_min_size;
+  self->max_frame_size = max_frame_size;
+  self->scratch_a = g_byte_array_new ();
+  self->scratch_b = g_byte_array_new ();
+  self->codec_instance = codec->create (error);
+  if (self->codec_instance == NULL)
+    return NULL;
+  if (compressor != NULL)
+    {
+      self->compressor_instance = compressor->create (compress_level, error);
+      if (self->compressor_instance == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * gossip_pipeline_ref:
+ * @pipeline: a pipeline
+ *
+ * Returns: (transfer full): @pipeline
+ */
+GossipPipeline *
+gossip_pipeline_ref (GossipPipeline *pipeline)
+{
+  g_atomic_ref_count_inc (&pipeline->ref_count);
+  return pipeline;
+}
+
+/**
+ * gossip_pipeline_unref:
+ * @pipeline: (transfer full): a pipeline
+ */
+void
+gossip_pipeline_unref (GossipPipeline *pipeline)
+{
+  if (!g_atomic_ref_count_dec (&pipeline->ref_count))
+    return;
+  if (pipeline->codec_instance != NULL)
+    pipeline->codec->destroy (pipeline->codec_instance);
+  if (pipeline->compressor_instance != NULL)
+    pipeline->compressor->destroy (pipeline->compressor_instance);
+  g_clear_pointer (&pipeline->keyring, gossip_keyring_unref);
+  /* Scratch buffers held plaintext. */
+  explicit_bzero (pipeline->scratch_a->data, pipeline->scratch_a->len);
+  explicit_bzero (pipeline->scratch_b->data, pipeline->scratch_b->len);
+  g_byte_array_unref (pipeline->scratch_a);
+  g_byte_array_unref (pipeline->scratch_b);
+  g_free (pipeline);
+}
+
+static void
+write_header (guint8 *out, guint8 flags, guint8 codec_id, guint8 compressor_id, guint8 cipher_id,
+              guint16 key_id, guint32 body_len)
+{
+  out[0] = GOSSIP_FRAME_MAGIC;
+  out[1] = GOSSIP_FRAME_VERSION;
+  out[2] = flags;
+  out[3] = codec_id;
+  out[4] = compressor_id;
+  out[5] = cipher_id;
+  out[6] = (guint8) (key_id >> 8);
+  out[7] = (guint8) key_id;
+  out[8] = (guint8) (body_len >> 24);
+  out[9] = (guint8) (body_len >> 16);
+  out[10] = (guint8) (body_len >> 8);
+  out[11] = (guint8) body_len;
+}
+
+/**
+ * gossip_pipeline_encode:
+ * @pipeline: a pipeline
+ * @message: the message to send
+ * @error: return location for a #GError (%GOSSIP_FRAME_ERROR_ENCODE_FAILED)
+ *
+ * Turns a message into a frame ready for a transport.
+ *
+ * Returns: (transfer full): the frame
+ */
+GBytes *
+gossip_pipeline_encode (GossipPipeline *self, GVariant *message, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GByteArray *payload;
+  guint8 flags = 0;
+  gsize overhead = 0, total;
+  guint8 *out;
+  GossipKeyringKey *key = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (message != NULL, NULL);
+
+  g_byte_array_set_size (self->scratch_a, 0);
+  if (!self->codec->encode (self->codec_instance, message, self->scratch_a, &local_error))
+    {
+      g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
+                   "cannot encode message: %s", local_error->message);
+      return NULL;
+    }
+  payload = self->scratch_a;
+
+  /* Compress only when it pays: small encodings rarely shrink, and a
+   * compressed frame that is not smaller would cost the receiver for nothing. */
+  if (self->compressor != NULL && payload->len >= self->compress_min_size)
+    {
+      g_byte_array_set_size (self->scratch_b, 0);
+      if (!self->compressor->compress (self->compressor_instance, payload->data, payload->len,
+                                       self->scratch_b, &local_error))
+        {
+          g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
+                       "cannot compress message: %s", local_error->message);
+          return NULL;
+        }
+      if (self->scratch_b->len < payload->len)
+        {
+          payload = self->scratch_b;
+          flags |= GOSSIP_FRAME_FLAG_COMPRESSED;
+        }
+    }
+
+  if (self->keyring != NULL)
+    {
+      key = _gossip_keyring_get_primary (self->keyring);
+      overhead = key->cipher->nonce_size + key->cipher->tag_size;
+      flags |= GOSSIP_FRAME_FLAG_ENCRYPTED;
+    }
+
+  if (payload->len > self->max_frame_size - GOSSIP_FRAME_HEADER_SIZE - overhead)
+    {
+      g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
+                   "message of %u bytes does not fit the maximum frame size of %" G_GSIZE_FORMAT
+                   " bytes",
+                   payload->len, self->max_frame_size);
+      return NULL;
+    }
+  total = GOSSIP_FRAME_HEADER_SIZE + overhead + payload->len;
+  out = g_malloc (total);
+  write_header (out, flags, self->codec->wire_id,
+                self->compressor ? self->compressor->wire_id : 0, key ? key->cipher->wire_id : 0,
+                key ? key->id : 0, (guint32) (total - GOSSIP_FRAME_HEADER_SIZE));
+  if (key != NULL)
+    {
+      if (!key->cipher->seal (key->cipher_key, out, GOSSIP_FRAME_HEADER_SIZE, payload->data,
+                              payload->len, out + GOSSIP_FRAME_HEADER_SIZE, &local_error))
+        {
+          g_free (out);
+          g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
+                       "cannot encrypt message: %s", local_error->message);
+          return NULL;
+        }
+    }
+  else
+    memcpy (out + GOSSIP_FRAME_HEADER_SIZE, payload->data, payload->len);
+  return g_bytes_new_take (out, total);
+}
+
+gboolean
+_gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_frame_size,
+                            GossipFrameHeader *header, GossipFrameError *reason, GError **error)
+{
+#define REJECT(code, ...)                                                                          \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    *reason = (code);                                                                              \
+    g_set_error (error, GOSSIP_FRAME_ERROR, (code), __VA_ARGS__);                                  \
+    return FALSE;                                                                                  \
+  }                                                                                                \
+  G_STMT_END
+
+  if (len > max_frame_size)
+    REJECT (GOSSIP_FRAME_ERROR_TOO_BIG,
+            "frame of %" G_GSIZE_FORMAT " bytes exceeds the maximum of %" G_GSIZE_FORMAT, len,
+            max_frame_size);
+  if (len < GOSSIP_FRAME_HEADER_SIZE)
+    REJECT (GOSSIP_FRAME_ERROR_TRUNCATED, "frame of %" G_GSIZE_FORMAT " bytes has no full header",
+            len);
+  if (frame[0] != GOSSIP_FRAME_MAGIC)
+    REJECT (GOSSIP_FRAME_ERROR_BAD_MAGIC, "not a libgossip frame (magic 0x%02x)", frame[0]);
+  header->version = frame[1];
+  if (header->version != GOSSIP_FRAME_VERSION)
+    REJECT (GOSSIP_FRAME_ERROR_UNKNOWN_VERSION,
+            "frame version %u is not spoken here (this node speaks %u)", header->version,
+            GOSSIP_FRAME_VERSION);
+  header->flags = frame[2];
+  if (header->flags & ~GOSSIP_FRAME_FLAGS_KNOWN)
+    REJECT (GOSSIP_FRAME_ERROR_BAD_FLAGS, "unknown frame flags 0x%02x", header->flags);
+  header->codec_id = frame[3];
+  header->compressor_id = frame[4];
+  header->cipher_id = frame[5];
+  header->key_id = (guint16) ((frame[6] << 8) | frame[7]);
+  header->body_len = ((guint32) frame[8] << 24) | ((guint32) frame[9] << 16)
+                     | ((guint32) frame[10] << 8) | frame[11];
+  if (!(header->flags & GOSSIP_FRAME_FLAG_ENCRYPTED) && (header->cipher_id || header->key_id))
+    REJECT (GOSSIP_FRAME_ERROR_BAD_FLAGS, "plaintext frame names a cipher or key");
+  if (header->body_len > len - GOSSIP_FRAME_HEADER_SIZE)
+    REJECT (GOSSIP_FRAME_ERROR_TRUNCATED,
+            "frame announces %u body bytes but carries %" G_GSIZE_FORMAT, header->body_len,
+            len - GOSSIP_FRAME_HEADER_SIZE);
+  if (header->body_len < len - GOSSIP_FRAME_HEADER_SIZE)
+    REJECT (GOSSIP_FRAME_ERROR_TRAILING, "%" G_GSIZE_FORMAT " bytes follow the frame body",
+            len - GOSSIP_FRAME_HEADER_SIZE - header->body_len);
+#undef REJECT
+  return TRUE;
+}
+
+static GVariant *
+reject (GossipPipeline *self, GossipFrameError reason, GError **error, const char *format, ...)
+    G_GNUC_PRINTF (4, 5);
+
+static GVariant *
+reject (GossipPipeline *self, GossipFrameError reason, GError **error, const char *format, ...)
+{
+  va_list args;
+
+  self->rejected[reason]++;
+  if (error != NULL)
+    {
+      va_start (args, format);
+      *error = g_error_new_valist (GOSSIP_FRAME_ERROR, reason, format, args);
+      va_end (args);
+    }
+  return NULL;
+}
+
+/* Tries each key whose id matches; a 16-bit id can collide, so more than
+ * one may. */
+static gboolean
+open_body (GossipPipeline *self, const GossipFrameHeader *header, const guint8 *frame,
+           GossipFrameError *reason, GError **error)
+{
+  const GossipCipherVTable *cipher = _gossip_keyring_get_cipher (self->keyring);
+  const guint8 *sealed = frame + GOSSIP_FRAME_HEADER_SIZE;
+  gsize overhead = cipher->nonce_size + cipher->tag_size;
+  gboolean id_known = FALSE;
+  GossipKeyringKey *key;
+
+  if (header->body_len < overhead)
+    {
+      *reason = GOSSIP_FRAME_ERROR_TRUNCATED;
+      g_set_error (error, GOSSIP_FRAME_ERROR, *reason,
+                   "encrypted body of %u bytes is shorter than nonce and tag", header->body_len);
+      return FALSE;
+    }
+  g_byte_array_set_size (self->scratch_a, header->body_len - (guint) overhead);
+  for (guint i = 0; (key = _gossip_keyring_get_key (self->keyring, i)) != NULL; i++)
+    {
+      if (key->id != header->key_id)
+        continue;
+      id_known = TRUE;
+      if (cipher->open (key->cipher_key, frame, GOSSIP_FRAME_HEADER_SIZE, sealed, header->body_len,
+                        self->scratch_a->data, NULL))
+        return TRUE;
+    }
+  *reason = id_known ? GOSSIP_FRAME_ERROR_AUTH_FAILED : GOSSIP_FRAME_ERROR_UNKNOWN_KEY;
+  g_set_error (error, GOSSIP_FRAME_ERROR, *reason,
+               id_known ? "frame failed authentication (tampered, or sealed with another key)"
+                        : "frame sealed with key id %04x, which is not in the keyring",
+               header->key_id);
+  return FALSE;
+}
+
+/**
+ * gossip_pipeline_decode:
+ * @pipeline: a pipeline
+ * @frame: (array length=len): bytes as received
+ * @len: their length
+ * @error: return location for a #GOSSIP_FRAME_ERROR naming the reason
+ *
+ * Checks, opens, decompresses and decodes a frame.  A rejected frame
+ * increments the counter for its reason.
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL if rejected
+ */
+GVariant *
+gossip_pipeline_decode (GossipPipeline *self, const guint8 *frame, gsize len, GError **error)
+{
+  GossipFrameHeader header;
+  GossipFrameError reason;
+  g_autoptr (GError) local_error = NULL;
+  const guint8 *body;
+  gsize body_len;
+  GVariant *message;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (frame != NULL || len == 0, NULL);
+
+  if (!_gossip_frame_parse_header (frame, len, self->max_frame_size, &header, &reason, error))
+    {
+      self->rejected[reason]++;
+      return NULL;
+    }
+  if (header.codec_id != self->codec->wire_id)
+    return reject (self, GOSSIP_FRAME_ERROR_CODEC_MISMATCH, error,
+                   "frame encoded with codec id %u, this node uses %u: configure the same codec "
+                   "on every node",
+                   header.codec_id, self->codec->wire_id);
+
+  if (header.flags & GOSSIP_FRAME_FLAG_ENCRYPTED)
+    {
+      if (self->keyring == NULL)
+        return reject (self, GOSSIP_FRAME_ERROR_CIPHER_MISMATCH, error,
+                       "frame is encrypted (cipher id %u) but this node has no cipher",
+                       header.cipher_id);
+      if (header.cipher_id != _gossip_keyring_get_cipher (self->keyring)->wire_id)
+        return reject (self, GOSSIP_FRAME_ERROR_CIPHER_MISMATCH, error,
+                       "frame encrypted with cipher id %u, this node uses %u", header.cipher_id,
+                       _gossip_keyring_get_cipher (self->keyring)->wire_id);
+      if (!open_body (self, &header, frame, &reason, &local_error))
+        return reject (self, reason, error, "%s", local_error->message);
+      body = self->scratch_a->data;
+      body_len = self->scratch_a->len;
+    }
+  else
+    {
+      if (self->keyring != NULL)
+        return reject (self, GOSSIP_FRAME_ERROR_NOT_ENCRYPTED, error,
+                       "plaintext frame refused: this node requires encryption");
+      body = frame + GOSSIP_FRAME_HEADER_SIZE;
+      body_len = header.body_len;
+    }
+
+  if (header.flags & GOSSIP_FRAME_FLAG_COMPRESSED)
+    {
+      if (self->compressor == NULL || header.compressor_id != self->compressor->wire_id)
+        return reject (self, GOSSIP_FRAME_ERROR_COMPRESSOR_MISMATCH, error,
+                       "frame compressed with compressor id %u, this node %s%u",
+                       header.compressor_id,
+                       self->compressor ? "uses " : "has no compressor, id ",
+                       self->compressor ? self->compressor->wire_id : 0);
+      g_byte_array_set_size (self->scratch_b, 0);
+      if (!self->compressor->decompress (self->compressor_instance, body, body_len,
+                                         self->max_frame_size, self->scratch_b, &local_error))
+        return reject (self, GOSSIP_FRAME_ERROR_DECOMPRESS_FAILED, error,
+                       "cannot decompress frame: %s", local_error->message);
+      body = self->scratch_b->data;
+      body_len = self->scratch_b->len;
+    }
+
+  message = self->codec->decode (self->codec_instance, body, body_len, &local_error);
+  if (message == NULL)
+    return reject (self, GOSSIP_FRAME_ERROR_DECODE_FAILED, error, "cannot decode frame: %s",
+                   local_error ? local_error->message : "codec gave no reason");
+  return message;
+}
+
+/**
+ * gossip_pipeline_get_rejected:
+ * @pipeline: a pipeline
+ * @reason: a #GossipFrameError
+ *
+ * Returns: how many frames were rejected for @reason
+ */
+guint64
+gossip_pipeline_get_rejected (GossipPipeline *pipeline, GossipFrameError reason)
+{
+  g_return_val_if_fail ((guint) reason < GOSSIP_FRAME_ERROR_N_ERRORS, 0);
+  return pipeline->rejected[reason];
+}
+
+/**
+ * gossip_pipeline_get_rejected_total:
+ * @pipeline: a pipeline
+ *
+ * Returns: how many frames were rejected for any reason
+ */
+guint64
+gossip_pipeline_get_rejected_total (GossipPipeline *pipeline)
+{
+  guint64 total = 0;
+
+  for (guint i = 0; i < GOSSIP_FRAME_ERROR_N_ERRORS; i++)
+    total += pipeline->rejected[i];
+  return total;
+}
+
+/**
+ * gossip_pipeline_get_overhead:
+ * @pipeline: a pipeline
+ *
+ * Returns: bytes a frame adds around its (possibly compressed) encoding:
+ *   header, nonce and tag.  Used to size messages for the datagram limit.
+ */
+gsize
+gossip_pipeline_get_overhead (GossipPipeline *pipeline)
+{
+  gsize overhead = GOSSIP_FRAME_HEADER_SIZE;
+
+  if (pipeline->keyring != NULL)
+    {
+      const GossipCipherVTable *cipher = _gossip_keyring_get_cipher (pipeline->keyring);
+      overhead += cipher->nonce_size + cipher->tag_size;
+    }
+  return overhead;
+}

@@ -1,0 +1,39 @@
+# core/: libgossip-1.0, the library every plugin and application links.
+lib_LTLIBRARIES += core/libgossip-1.0.la
+
+gossipincludedir = $(includedir)/gossip-1.0/gossip
+gossipinclude_HEADERS = \
+	core/gossip/gossip.h \
+	core/gossip/gossip-version.h \
+	core/gossip/gossip-plugin.h \
+	core/gossip/gossip-transport.h \
+	core/gossip/gossip-codec.h \
+	core/gossip/gossip-cipher.h \
+	core/gossip/gossip-compressor.h \
+	core/gossip/gossip-clock.h \
+	core/gossip/gossip-config.h \
+	core/gossip/gossip-frame.h \
+	core/gossip/gossip-memory-network.h
+
+core_libgossip_1_0_la_SOURCES = \
+	core/gossip-errors.c \
+	core/gossip-plugin-loader.c \
+	core/gossip-clock.c \
+	core/gossip-config.c \
+	core/gossip-config-keys.c \
+	core/gossip-config-private.h \
+	core/gossip-variant.c \
+	core/gossip-frame.c \
+	core/gossip-keyring.c \
+	core/gossip-frame-private.h \
+	core/gossip-memory-network.c \
+	core/gossip-memory-network-private.h \
+	$(gossipinclude_HEADERS)
+
+core_libgossip_1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"gossip\" \
+	-DGOSSIP_COMPILATION \
+	-DGOSSIP_PLUGIN_INSTALL_DIR=\"$(gossipplugindir)\" \
+	-DGOSSIP_PLUGIN_BUILD_DIR=\"$(abs_top_builddir)/plugins\"
+core_libgossip_1_0_la_LIBADD = $(GLIB_LIBS)
+core_libgossip_1_0_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
+	-export-symbols-regex '^_?gossip_'
