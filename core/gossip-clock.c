@@ -166,8 +166,8 @@ main_clock_now_wall (GossipClock *clock)
 }
 
 static guint
-main_clock_add_timer (GossipClock *clock, gint64 delay_us, GossipClockFunc func,
-                      gpointer user_data, GDestroyNotify destroy)
+main_clock_add_timer (GossipClock *clock, gint64 delay_us, GossipClockFunc func, gpointer user_data,
+                      GDestroyNotify destroy)
 {
   GossipMainClock *self = GOSSIP_MAIN_CLOCK (clock);
   GSource *source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
@@ -241,8 +241,8 @@ gossip_main_clock_class_init (GossipMainClockClass *klass)
 static void
 gossip_main_clock_init (GossipMainClock *self)
 {
-  self->timers
-      = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) g_source_unref);
+  self->timers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                        (GDestroyNotify) g_source_unref);
 }
 
 /**
@@ -259,7 +259,8 @@ gossip_clock_new_for_context (GMainContext *context)
 {
   GossipMainClock *self = g_object_new (GOSSIP_TYPE_MAIN_CLOCK, NULL);
 
-  self->context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  self->context
+      = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   return GOSSIP_CLOCK (self);
 }
 

@@ -242,9 +242,9 @@ gossip_pipeline_encode (GossipPipeline *self, GVariant *message, GError **error)
     }
   total = GOSSIP_FRAME_HEADER_SIZE + overhead + payload->len;
   out = g_malloc (total);
-  write_header (out, flags, self->codec->wire_id,
-                self->compressor ? self->compressor->wire_id : 0, key ? key->cipher->wire_id : 0,
-                key ? key->id : 0, (guint32) (total - GOSSIP_FRAME_HEADER_SIZE));
+  write_header (out, flags, self->codec->wire_id, self->compressor ? self->compressor->wire_id : 0,
+                key ? key->cipher->wire_id : 0, key ? key->id : 0,
+                (guint32) (total - GOSSIP_FRAME_HEADER_SIZE));
   if (key != NULL)
     {
       if (!key->cipher->seal (key->cipher_key, out, GOSSIP_FRAME_HEADER_SIZE, payload->data,
@@ -310,9 +310,8 @@ _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_frame_size
   return TRUE;
 }
 
-static GVariant *
-reject (GossipPipeline *self, GossipFrameError reason, GError **error, const char *format, ...)
-    G_GNUC_PRINTF (4, 5);
+static GVariant *reject (GossipPipeline *self, GossipFrameError reason, GError **error,
+                         const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 static GVariant *
 reject (GossipPipeline *self, GossipFrameError reason, GError **error, const char *format, ...)
@@ -431,8 +430,7 @@ gossip_pipeline_decode (GossipPipeline *self, const guint8 *frame, gsize len, GE
       if (self->compressor == NULL || header.compressor_id != self->compressor->wire_id)
         return reject (self, GOSSIP_FRAME_ERROR_COMPRESSOR_MISMATCH, error,
                        "frame compressed with compressor id %u, this node %s%u",
-                       header.compressor_id,
-                       self->compressor ? "uses " : "has no compressor, id ",
+                       header.compressor_id, self->compressor ? "uses " : "has no compressor, id ",
                        self->compressor ? self->compressor->wire_id : 0);
       g_byte_array_set_size (self->scratch_b, 0);
       if (!self->compressor->decompress (self->compressor_instance, body, body_len,

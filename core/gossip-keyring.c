@@ -130,8 +130,8 @@ key_size_ok (const GossipCipherVTable *cipher, gsize key_len)
  * Returns: %TRUE on success
  */
 gboolean
-gossip_keyring_add_key (GossipKeyring *keyring, const guint8 *key, gsize key_len,
-                        gboolean primary, GError **error)
+gossip_keyring_add_key (GossipKeyring *keyring, const guint8 *key, gsize key_len, gboolean primary,
+                        GError **error)
 {
   GossipKeyringKey *k;
   gint index;
@@ -150,7 +150,8 @@ gossip_keyring_add_key (GossipKeyring *keyring, const guint8 *key, gsize key_len
           for (const gsize *s = keyring->cipher->key_sizes; *s != 0; s++)
             g_string_append_printf (sizes, "%s%" G_GSIZE_FORMAT, sizes->len ? ", " : "", *s);
           g_set_error (error, GOSSIP_CIPHER_ERROR, GOSSIP_CIPHER_ERROR_BAD_KEY,
-                       "a %" G_GSIZE_FORMAT "-byte key does not fit this cipher (it takes %s bytes)",
+                       "a %" G_GSIZE_FORMAT
+                       "-byte key does not fit this cipher (it takes %s bytes)",
                        key_len, sizes->str);
           return FALSE;
         }
@@ -236,8 +237,7 @@ gossip_keyring_use_key (GossipKeyring *keyring, const guint8 *key, gsize key_len
  * Returns: %TRUE on success
  */
 gboolean
-gossip_keyring_remove_key (GossipKeyring *keyring, const guint8 *key, gsize key_len,
-                           GError **error)
+gossip_keyring_remove_key (GossipKeyring *keyring, const guint8 *key, gsize key_len, GError **error)
 {
   gint index;
 

@@ -137,6 +137,9 @@ gossip_plugin_get_search_path (const char *const *configured)
    * GIO_EXTRA_MODULES handling: an unprivileged user must not be able to
    * make a privileged program load their code. */
   const char *env = secure_getenv ("GOSSIP_PLUGIN_PATH");
+  g_auto (GStrv) all = NULL;
+  char **unique = g_new0 (char *, 1);
+  guint n = 0;
 
   for (guint i = 0; configured != NULL && configured[i] != NULL; i++)
     if (configured[i][0] != '\0')
@@ -150,7 +153,16 @@ gossip_plugin_get_search_path (const char *const *configured)
     }
   g_strv_builder_add (builder, GOSSIP_PLUGIN_INSTALL_DIR);
   g_strv_builder_add (builder, GOSSIP_PLUGIN_BUILD_DIR);
-  return g_strv_builder_end (builder);
+  all = g_strv_builder_end (builder);
+  /* The same directory twice (env and build tree, say) is searched once. */
+  for (guint i = 0; all[i] != NULL; i++)
+    if (!g_strv_contains ((const char *const *) unique, all[i]))
+      {
+        unique = g_renew (char *, unique, n + 2);
+        unique[n++] = g_strdup (all[i]);
+        unique[n] = NULL;
+      }
+  return unique;
 }
 
 /* The places a plugin may sit in one search directory: installed flat, or in
@@ -158,8 +170,8 @@ gossip_plugin_get_search_path (const char *const *configured)
 static char *
 find_in_dir (const char *dir, GossipPluginKind kind, const char *name)
 {
-  g_autofree char *file = g_strdup_printf ("gossip-%s-%s.%s", kind_file_token (kind), name,
-                                           G_MODULE_SUFFIX);
+  g_autofree char *file
+      = g_strdup_printf ("gossip-%s-%s.%s", kind_file_token (kind), name, G_MODULE_SUFFIX);
   char *candidates[] = {
     g_build_filename (dir, file, NULL),
     g_build_filename (dir, kind_file_token (kind), name, ".libs", file, NULL),
@@ -223,7 +235,8 @@ open_plugin (GossipPluginKind kind, const char *name, const char *filename, gboo
   if (desc->vtable == NULL)
     REFUSE (GOSSIP_PLUGIN_ERROR_INVALID, "descriptor has no vtable");
   if (*(const gsize *) desc->vtable < kind_min_vtable_size (kind))
-    REFUSE (GOSSIP_PLUGIN_ERROR_INVALID, "vtable is %" G_GSIZE_FORMAT " bytes, need %" G_GSIZE_FORMAT,
+    REFUSE (GOSSIP_PLUGIN_ERROR_INVALID,
+            "vtable is %" G_GSIZE_FORMAT " bytes, need %" G_GSIZE_FORMAT,
             *(const gsize *) desc->vtable, kind_min_vtable_size (kind));
   if (!vtable_is_complete (kind, desc->vtable))
     REFUSE (GOSSIP_PLUGIN_ERROR_INVALID, "vtable lacks a required function");
@@ -383,9 +396,9 @@ gossip_plugin_list_available (GossipPluginKind kind, const char *const *search_p
           while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
             {
               if (d == 0 && g_str_has_prefix (entry, prefix) && g_str_has_suffix (entry, suffix))
-                g_hash_table_add (names, g_strndup (entry + strlen (prefix),
-                                                    strlen (entry) - strlen (prefix)
-                                                        - strlen (suffix)));
+                g_hash_table_add (names,
+                                  g_strndup (entry + strlen (prefix),
+                                             strlen (entry) - strlen (prefix) - strlen (suffix)));
               else if (d == 1 && name_is_safe (entry))
                 {
                   g_autofree char *found = find_in_dir (search_path[i], kind, entry);

@@ -2,6 +2,7 @@
 TEST_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 
 include tests/plugins/local.mk
+include tests/crypto.mk
 
 check_PROGRAMS += tests/test-clock tests/test-plugin-loader tests/test-frame
 TESTS += tests/test-clock tests/test-plugin-loader tests/test-frame

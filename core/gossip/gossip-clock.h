@@ -35,8 +35,8 @@ struct _GossipClockClass
   GObjectClass parent_class;
   gint64 (*now) (GossipClock *clock);
   gint64 (*now_wall) (GossipClock *clock);
-  guint (*add_timer) (GossipClock *clock, gint64 delay_us, GossipClockFunc func,
-                      gpointer user_data, GDestroyNotify destroy);
+  guint (*add_timer) (GossipClock *clock, gint64 delay_us, GossipClockFunc func, gpointer user_data,
+                      GDestroyNotify destroy);
   void (*remove_timer) (GossipClock *clock, guint id);
   /*< private >*/
   gpointer padding[8];

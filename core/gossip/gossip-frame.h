@@ -25,8 +25,8 @@
 
 G_BEGIN_DECLS
 
-#define GOSSIP_FRAME_MAGIC          0x9E
-#define GOSSIP_FRAME_HEADER_SIZE    12
+#define GOSSIP_FRAME_MAGIC           0x9E
+#define GOSSIP_FRAME_HEADER_SIZE     12
 #define GOSSIP_FRAME_FLAG_COMPRESSED 0x01
 #define GOSSIP_FRAME_FLAG_ENCRYPTED  0x02
 #define GOSSIP_FRAME_FLAGS_KNOWN     0x03
@@ -116,10 +116,9 @@ typedef struct _GossipPipeline GossipPipeline;
 GType gossip_pipeline_get_type (void) G_GNUC_CONST;
 
 GossipPipeline *gossip_pipeline_new (const GossipCodecVTable *codec,
-                                     const GossipCompressorVTable *compressor,
-                                     int compress_level, GossipKeyring *keyring,
-                                     gsize compress_min_size, gsize max_frame_size,
-                                     GError **error);
+                                     const GossipCompressorVTable *compressor, int compress_level,
+                                     GossipKeyring *keyring, gsize compress_min_size,
+                                     gsize max_frame_size, GError **error);
 GossipPipeline *gossip_pipeline_ref (GossipPipeline *pipeline);
 void gossip_pipeline_unref (GossipPipeline *pipeline);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GossipPipeline, gossip_pipeline_unref)

@@ -23,8 +23,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (GossipMemoryNetwork, gossip_memory_network_unref)
 void gossip_memory_network_set_seed (GossipMemoryNetwork *network, guint64 seed);
 void gossip_memory_network_set_default_link (GossipMemoryNetwork *network, double loss,
                                              gint64 delay_us, gint64 jitter_us);
-void gossip_memory_network_set_link (GossipMemoryNetwork *network, const char *from,
-                                     const char *to, double loss, gint64 delay_us);
+void gossip_memory_network_set_link (GossipMemoryNetwork *network, const char *from, const char *to,
+                                     double loss, gint64 delay_us);
 void gossip_memory_network_clear_link (GossipMemoryNetwork *network, const char *from,
                                        const char *to);
 void gossip_memory_network_partition (GossipMemoryNetwork *network, const char *const *side_a,

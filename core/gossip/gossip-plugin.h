@@ -89,10 +89,16 @@ typedef struct
  * Defines and exports the descriptor of a plugin.
  */
 #define GOSSIP_PLUGIN_DEFINE(kind_, name_, version_, description_, init_, vtable_)                 \
-  G_MODULE_EXPORT const GossipPluginDescriptor gossip_plugin_descriptor = {                        \
-    GOSSIP_PLUGIN_ABI_MAJOR, GOSSIP_PLUGIN_ABI_MINOR, (kind_), (name_), (version_),                \
-    (description_),          (init_),                 (vtable_), { NULL }                          \
-  }
+  G_MODULE_EXPORT const GossipPluginDescriptor gossip_plugin_descriptor                            \
+      = { GOSSIP_PLUGIN_ABI_MAJOR,                                                                 \
+          GOSSIP_PLUGIN_ABI_MINOR,                                                                 \
+          (kind_),                                                                                 \
+          (name_),                                                                                 \
+          (version_),                                                                              \
+          (description_),                                                                          \
+          (init_),                                                                                 \
+          (vtable_),                                                                               \
+          { NULL } }
 
 #define GOSSIP_PLUGIN_ERROR (gossip_plugin_error_quark ())
 GQuark gossip_plugin_error_quark (void);

@@ -69,8 +69,7 @@ typedef enum
  */
 typedef struct
 {
-  void (*received) (gpointer user_data, GossipTransportPath path, const char *from,
-                    GBytes *frame);
+  void (*received) (gpointer user_data, GossipTransportPath path, const char *from, GBytes *frame);
   void (*dropped) (gpointer user_data, const char *from, const GError *reason);
   /*< private >*/
   gpointer reserved[4];

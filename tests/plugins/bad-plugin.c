@@ -40,7 +40,8 @@ G_GNUC_UNUSED static const GossipCodecVTable vtable = {
 static gboolean
 failing_init (GError **error)
 {
-  g_set_error_literal (error, GOSSIP_PLUGIN_ERROR, GOSSIP_PLUGIN_ERROR_INIT_FAILED, "no hardware for this");
+  g_set_error_literal (error, GOSSIP_PLUGIN_ERROR, GOSSIP_PLUGIN_ERROR_INIT_FAILED,
+                       "no hardware for this");
   return FALSE;
 }
 #define INIT failing_init
@@ -68,8 +69,8 @@ failing_init (GError **error)
 
 #ifndef BAD_NO_SYMBOL
 G_MODULE_EXPORT const GossipPluginDescriptor gossip_plugin_descriptor = {
-  ABI_MAJOR, ABI_MINOR, KIND, PLUGIN_NAME, "0.0.1", "a plugin built wrong on purpose", INIT, VTABLE,
-  { NULL },
+  ABI_MAJOR, ABI_MINOR, KIND,     PLUGIN_NAME, "0.0.1", "a plugin built wrong on purpose",
+  INIT,      VTABLE,    { NULL },
 };
 #else
 G_MODULE_EXPORT const int gossip_something_else = 1;
