@@ -12,7 +12,9 @@
  *   s o g                         string                        s
  *   ay                            binary                        ay
  *   a{s*} a{?*}                   map (keys encoded as values)  a{sv} when all keys are
- *                                                               strings, else a{vv}
+ *                                                               strings, else a(vv)
+ *                                                               (a{vv} is no GVariant type)
+ *   a(vv)                         map (the decoded form above)  as a{?*}
  *   other arrays, tuples          array                         av
  *   v                             the boxed value itself        (its mapping)
  *   m* (Nothing)                  nil                           mv (Nothing)
