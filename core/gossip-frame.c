@@ -149,8 +149,10 @@ gossip_pipeline_unref (GossipPipeline *pipeline)
     pipeline->compressor->destroy (pipeline->compressor_instance);
   g_clear_pointer (&pipeline->keyring, gossip_keyring_unref);
   /* Scratch buffers held plaintext. */
-  explicit_bzero (pipeline->scratch_a->data, pipeline->scratch_a->len);
-  explicit_bzero (pipeline->scratch_b->data, pipeline->scratch_b->len);
+  if (pipeline->scratch_a->data != NULL)
+    explicit_bzero (pipeline->scratch_a->data, pipeline->scratch_a->len);
+  if (pipeline->scratch_b->data != NULL)
+    explicit_bzero (pipeline->scratch_b->data, pipeline->scratch_b->len);
   g_byte_array_unref (pipeline->scratch_a);
   g_byte_array_unref (pipeline->scratch_b);
   g_free (pipeline);

@@ -13,7 +13,9 @@ gossipinclude_HEADERS = \
 	core/gossip/gossip-clock.h \
 	core/gossip/gossip-config.h \
 	core/gossip/gossip-frame.h \
-	core/gossip/gossip-memory-network.h
+	core/gossip/gossip-memory-network.h \
+	core/gossip/gossip-node.h \
+	core/gossip/gossip-cluster.h
 
 core_libgossip_1_0_la_SOURCES = \
 	core/gossip-errors.c \
@@ -28,12 +30,29 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-frame-private.h \
 	core/gossip-memory-network.c \
 	core/gossip-memory-network-private.h \
+	core/gossip-uuid.c \
+	core/gossip-uuid.h \
+	core/gossip-awareness.c \
+	core/gossip-awareness.h \
+	core/gossip-suspicion.c \
+	core/gossip-suspicion.h \
+	core/gossip-broadcast-queue.c \
+	core/gossip-broadcast-queue.h \
+	core/gossip-node.c \
+	core/gossip-node-private.h \
+	core/gossip-messages.c \
+	core/gossip-messages.h \
+	core/gossip-cluster.c \
+	core/gossip-cluster-private.h \
+	core/gossip-membership.c \
+	core/gossip-probe.c \
+	core/gossip-pushpull.c \
 	$(gossipinclude_HEADERS)
 
 core_libgossip_1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"gossip\" \
 	-DGOSSIP_COMPILATION \
 	-DGOSSIP_PLUGIN_INSTALL_DIR=\"$(gossipplugindir)\" \
 	-DGOSSIP_PLUGIN_BUILD_DIR=\"$(abs_top_builddir)/plugins\"
-core_libgossip_1_0_la_LIBADD = $(GLIB_LIBS)
+core_libgossip_1_0_la_LIBADD = $(GLIB_LIBS) -lm
 core_libgossip_1_0_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
 	-export-symbols-regex '^_?gossip_'

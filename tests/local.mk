@@ -3,6 +3,9 @@ TEST_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 
 include tests/plugins/local.mk
 include tests/crypto.mk
+include tests/transport.mk
+include tests/codec.mk
+include tests/config.mk
 
 check_PROGRAMS += tests/test-clock tests/test-plugin-loader tests/test-frame
 TESTS += tests/test-clock tests/test-plugin-loader tests/test-frame
@@ -11,3 +14,16 @@ tests_test_plugin_loader_LDADD = $(TEST_LDADD)
 tests_test_frame_LDADD = $(TEST_LDADD)
 
 EXTRA_DIST += tests/run-test.sh tests/valgrind.supp
+
+# SWIM building blocks and whole clusters (memory transport, virtual time).
+check_PROGRAMS += tests/test-swim-parts tests/test-membership
+TESTS += tests/test-swim-parts tests/test-membership
+tests_test_swim_parts_LDADD = $(TEST_LDADD) -lm
+tests_test_membership_SOURCES = tests/test-membership.c tests/cluster-harness.c \
+	tests/cluster-harness.h
+tests_test_membership_LDADD = $(TEST_LDADD)
+
+# docs/PLUGINS.md's out-of-tree example, built against an installed copy.
+TESTS += tests/test-out-of-tree.sh
+EXTRA_DIST += tests/test-out-of-tree.sh examples/out-of-tree-plugin/Makefile \
+	examples/out-of-tree-plugin/gossip-compress-lz4.c

@@ -12,4 +12,6 @@
 #include "gossip-transport.h"
 #include "gossip-frame.h"
 #include "gossip-memory-network.h"
+#include "gossip-node.h"
+#include "gossip-cluster.h"
 #undef GOSSIP_INSIDE_GOSSIP_H

@@ -1,0 +1,198 @@
+/* gossip-cluster-private.h: the cluster's state, shared by the files that
+ * each implement one mechanism of it:
+ *
+ *   gossip-cluster.c     lifecycle, plugins, transports, sending, dispatch
+ *   gossip-membership.c  the member table and its state machine
+ *   gossip-probe.c       failure detection (SWIM probes, Lifeguard)
+ *   gossip-pushpull.c    join, periodic state sync, partition healing, leave
+ */
+#pragma once
+
+#include "gossip/gossip-cluster.h"
+#include "gossip/gossip-frame.h"
+#include "gossip/gossip-transport.h"
+#include "gossip-messages.h"
+#include "gossip-node-private.h"
+#include "gossip-awareness.h"
+#include "gossip-suspicion.h"
+#include "gossip-broadcast-queue.h"
+
+G_BEGIN_DECLS
+
+/* Refutations spent on claims of our ID from another address before the
+ * node stops answering them (see handle_alive). */
+#define GOSSIP_MAX_CONFLICT_REFUTATIONS 4
+
+/* A node whose view differs from a probed peer's syncs with it at most once
+ * per this many probe intervals. */
+#define GOSSIP_DIGEST_SYNC_PERIODS 2
+
+typedef enum
+{
+  GOSSIP_COUNTER_FRAMES_IN,
+  GOSSIP_COUNTER_FRAMES_OUT,
+  GOSSIP_COUNTER_BYTES_IN,
+  GOSSIP_COUNTER_BYTES_OUT,
+  GOSSIP_COUNTER_SEND_FAILED,
+  GOSSIP_COUNTER_DROPPED_FRAME,
+  GOSSIP_COUNTER_DROPPED_MALFORMED,
+  GOSSIP_COUNTER_DROPPED_TRANSPORT,
+  GOSSIP_COUNTER_DROPPED_UNKNOWN_TYPE,
+  GOSSIP_COUNTER_DROPPED_WRONG_TARGET,
+  GOSSIP_COUNTER_DROPPED_UNKNOWN_PROBE_TARGET,
+  GOSSIP_COUNTER_DROPPED_OLD_PROTOCOL,
+  GOSSIP_COUNTER_STALE_UPDATES,
+  GOSSIP_COUNTER_LATE_ACKS,
+  GOSSIP_COUNTER_PINGS_SENT,
+  GOSSIP_COUNTER_ACKS_RECEIVED,
+  GOSSIP_COUNTER_INDIRECT_PROBES,
+  GOSSIP_COUNTER_TCP_FALLBACK_PINGS,
+  GOSSIP_COUNTER_NACKS_RECEIVED,
+  GOSSIP_COUNTER_PROBE_FAILURES,
+  GOSSIP_COUNTER_SUSPICIONS,
+  GOSSIP_COUNTER_REFUTATIONS,
+  GOSSIP_COUNTER_DEATHS,
+  GOSSIP_COUNTER_PUSH_PULLS,
+  GOSSIP_COUNTER_RECONNECT_ATTEMPTS,
+  GOSSIP_COUNTER_ID_CONFLICTS,
+  GOSSIP_COUNTER_GOSSIP_ROUNDS,
+  GOSSIP_COUNTER_UPDATES_SENT,
+  GOSSIP_COUNTER_DIGEST_SYNCS,
+  GOSSIP_COUNTER_N
+} GossipCounter;
+
+typedef struct _GossipCluster GossipCluster;
+
+typedef struct
+{
+  GossipCluster *cluster;
+  const GossipTransportVTable *vtable;
+  gpointer instance;
+  char *name;
+  char *local_address;
+} GossipClusterTransport;
+
+/* The cluster's record of one member. */
+typedef struct
+{
+  GossipCluster *cluster; /* not owned: members live inside their cluster */
+  GossipNode *node;       /* owned */
+  GossipSuspicion *suspicion;
+  gint64 state_changed; /* monotonic, for reaping */
+} GossipMember;
+
+/* A reply the cluster is waiting for, keyed by sequence number. */
+typedef struct _GossipPending GossipPending;
+typedef void (*GossipPendingFunc) (GossipCluster *cluster, GossipPending *pending,
+                                   const GossipMsg *reply);
+struct _GossipPending
+{
+  guint64 seq;
+  GossipPendingFunc on_reply; /* ACK, NACK, PUSH_PULL_REPLY, REFUSE */
+  gpointer data;
+  GDestroyNotify destroy;
+};
+
+struct _GossipCluster
+{
+  GObject parent_instance;
+
+  GossipConfig *config;
+  GossipClock *clock;
+  GMainContext *context;
+  gboolean running;
+  GRand *rand;
+
+  /* Settings, read from the config once at creation. */
+  char *node_id;
+  char *advertise_address;
+  guint default_port;
+  gint64 probe_interval, probe_timeout, gossip_interval, push_pull_interval;
+  gint64 dead_node_timeout, reconnect_interval, leave_timeout, io_timeout;
+  guint indirect_checks, suspicion_mult, suspicion_max_mult, fanout, retransmit_mult;
+  gboolean datagrams;
+  gsize max_datagram_size, max_frame_size;
+  char **seeds;
+
+  GossipPipeline *pipeline;
+  GPtrArray *transports; /* GossipClusterTransport */
+
+  /* Membership */
+  GHashTable *members;    /* id -> GossipMember (owned); includes the local node */
+  GPtrArray *member_list; /* GossipMember, remote members only, for random choice */
+  GossipMember *local;
+  GossipBroadcastQueue *queue;
+  GossipAwareness *awareness;
+
+  /* Probing */
+  GPtrArray *probe_order; /* char* ids, shuffled; rebuilt when exhausted */
+  guint probe_index;
+  guint probe_timer;
+
+  GHashTable *pending; /* seq -> GossipPending */
+  guint64 next_seq;
+  gint64 last_digest_sync;
+
+  guint gossip_timer, fanout_timer, push_pull_timer, reconnect_timer, reap_timer;
+
+  GossipVersionCheckFunc version_check;
+  gpointer version_check_data;
+  GDestroyNotify version_check_destroy;
+
+  guint64 counters[GOSSIP_COUNTER_N];
+  gint64 last_log[GOSSIP_COUNTER_N];
+  guint64 suppressed_logs[GOSSIP_COUNTER_N];
+};
+
+/* gossip-cluster.c */
+void _gossip_cluster_set_seed (GossipCluster *self, guint32 seed);
+void _gossip_cluster_count (GossipCluster *self, GossipCounter counter);
+void _gossip_cluster_log_drop (GossipCluster *self, GossipCounter counter, const char *from,
+                               const char *format, ...) G_GNUC_PRINTF (4, 5);
+gboolean _gossip_cluster_send (GossipCluster *self, const char *address, GVariant *message,
+                               gboolean reliable, gboolean piggyback, GossipTransportSendFunc done,
+                               gpointer done_data);
+guint64 _gossip_cluster_next_seq (GossipCluster *self);
+void _gossip_cluster_add_pending (GossipCluster *self, guint64 seq, GossipPendingFunc on_reply,
+                                  gpointer data, GDestroyNotify destroy);
+void _gossip_cluster_remove_pending (GossipCluster *self, guint64 seq);
+
+/* gossip-membership.c */
+void _gossip_membership_init (GossipCluster *self);
+void _gossip_membership_clear (GossipCluster *self);
+GossipMember *_gossip_membership_lookup (GossipCluster *self, const char *id);
+void _gossip_membership_handle_update (GossipCluster *self, const GossipUpdate *update);
+void _gossip_membership_merge_record (GossipCluster *self, const GossipUpdate *record,
+                                      const char *sender);
+void _gossip_membership_refute (GossipCluster *self, guint64 accused_incarnation);
+void _gossip_membership_suspect (GossipCluster *self, GossipMember *member);
+void _gossip_membership_broadcast (GossipCluster *self, const GossipUpdate *update);
+GVariant *_gossip_membership_records (GossipCluster *self);
+GPtrArray *_gossip_membership_random (GossipCluster *self, guint k, GossipMember *exclude,
+                                      gboolean include_dead);
+guint _gossip_membership_n_alive (GossipCluster *self);
+void _gossip_membership_start (GossipCluster *self);
+void _gossip_membership_stop (GossipCluster *self);
+void _gossip_membership_local_update (GossipCluster *self, GossipUpdate *out);
+
+/* gossip-probe.c */
+void _gossip_probe_start (GossipCluster *self);
+void _gossip_probe_stop (GossipCluster *self);
+void _gossip_probe_handle_ping (GossipCluster *self, GossipTransportPath path, const char *from,
+                                const GossipMsg *msg);
+void _gossip_probe_handle_ping_req (GossipCluster *self, const GossipMsg *msg);
+void _gossip_probe_forget (GossipCluster *self, const char *id);
+
+/* gossip-pushpull.c */
+void _gossip_pushpull_start (GossipCluster *self);
+void _gossip_pushpull_stop (GossipCluster *self);
+void _gossip_pushpull_handle_request (GossipCluster *self, const GossipMsg *msg);
+void _gossip_pushpull_sync_with (GossipCluster *self, const char *address);
+gint64 _gossip_pushpull_scale (gint64 interval, guint n);
+void _gossip_pushpull_join_async (GossipCluster *self, const char *const *addresses,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+void _gossip_pushpull_leave_async (GossipCluster *self, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+
+G_END_DECLS

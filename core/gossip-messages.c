@@ -1,0 +1,434 @@
+/* gossip-messages.c: build and parse the protocol's messages.
+ *
+ * Parsing is where input from the network becomes trusted data: every field
+ * is type-checked and every string bounded here, so the state machine never
+ * sees a malformed message.  Integers are accepted in any integer type
+ * because codecs map them to the widest one (see gossip-codec.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "gossip-messages.h"
+#include "gossip/gossip-cluster.h"
+
+static gboolean
+lookup_uint (GVariant *dict, const char *key, guint64 *out, gboolean required, GError **error)
+{
+  g_autoptr (GVariant) v = g_variant_lookup_value (dict, key, NULL);
+  gint64 s;
+
+  if (v == NULL)
+    {
+      if (required)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" missing", key);
+      return !required;
+    }
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *inner = g_variant_get_variant (v);
+      g_variant_unref (v);
+      v = inner;
+    }
+  switch (g_variant_classify (v))
+    {
+    case G_VARIANT_CLASS_BYTE:
+      *out = g_variant_get_byte (v);
+      return TRUE;
+    case G_VARIANT_CLASS_UINT16:
+      *out = g_variant_get_uint16 (v);
+      return TRUE;
+    case G_VARIANT_CLASS_UINT32:
+      *out = g_variant_get_uint32 (v);
+      return TRUE;
+    case G_VARIANT_CLASS_UINT64:
+      *out = g_variant_get_uint64 (v);
+      return TRUE;
+    case G_VARIANT_CLASS_INT16:
+      s = g_variant_get_int16 (v);
+      break;
+    case G_VARIANT_CLASS_INT32:
+      s = g_variant_get_int32 (v);
+      break;
+    case G_VARIANT_CLASS_INT64:
+      s = g_variant_get_int64 (v);
+      break;
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" is not an integer",
+                   key);
+      return FALSE;
+    }
+  if (s < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" is negative", key);
+      return FALSE;
+    }
+  *out = (guint64) s;
+  return TRUE;
+}
+
+/* Returns a string borrowed from @dict (GVariant strings live as long as it). */
+static gboolean
+lookup_string (GVariant *dict, const char *key, const char **out, gsize max_len, gboolean required,
+               GError **error)
+{
+  g_autoptr (GVariant) v = g_variant_lookup_value (dict, key, NULL);
+  gsize len;
+
+  *out = NULL;
+  if (v == NULL)
+    {
+      if (required)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" missing", key);
+      return !required;
+    }
+  if (!g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" is not a string", key);
+      return FALSE;
+    }
+  *out = g_variant_get_string (v, &len);
+  if (len > max_len || (required && len == 0))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "field \"%s\" has %" G_GSIZE_FORMAT " bytes (1 to %" G_GSIZE_FORMAT " allowed)",
+                   key, len, max_len);
+      *out = NULL;
+      return FALSE;
+    }
+  /* The pointer stays valid after the child is unreferenced: @dict is in
+   * serialised form (see ensure_serialised), so it points into @dict's own
+   * buffer, which the caller keeps alive. */
+  return TRUE;
+}
+
+static gboolean
+lookup_array (GVariant *dict, const char *key, GVariant **out, gsize max_len, GError **error)
+{
+  GVariant *v = g_variant_lookup_value (dict, key, NULL);
+
+  *out = NULL;
+  if (v == NULL)
+    return TRUE;
+  if (!g_variant_is_of_type (v, G_VARIANT_TYPE ("av")) || g_variant_n_children (v) > max_len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "field \"%s\" is not an array of at most %" G_GSIZE_FORMAT " items", key,
+                   max_len);
+      g_variant_unref (v);
+      return FALSE;
+    }
+  *out = v; /* owned; released by _gossip_msg_clear() */
+  return TRUE;
+}
+
+/* Decoders build values in tree form; serialising once makes every child
+ * share one buffer, so strings borrowed from children stay valid for as long
+ * as the message itself (GLib frees tree-form children on serialisation). */
+static void
+ensure_serialised (GVariant *value)
+{
+  (void) g_variant_get_data (value);
+}
+
+void
+_gossip_msg_clear (GossipMsg *msg)
+{
+  g_clear_pointer (&msg->members, g_variant_unref);
+  g_clear_pointer (&msg->piggyback, g_variant_unref);
+}
+
+gboolean
+_gossip_update_parse (GVariant *update, GossipUpdate *out, GError **error)
+{
+  guint64 type = 0, state = 0, pv = 0;
+
+  memset (out, 0, sizeof *out);
+  ensure_serialised (update);
+  if (g_variant_is_of_type (update, G_VARIANT_TYPE_VARIANT))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "nested variant");
+      return FALSE;
+    }
+  if (!g_variant_is_of_type (update, G_VARIANT_TYPE_VARDICT))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "update is not a map");
+      return FALSE;
+    }
+  if (!lookup_uint (update, "t", &type, FALSE, error)
+      || !lookup_string (update, "n", &out->node, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+      || !lookup_uint (update, "i", &out->incarnation, TRUE, error)
+      || !lookup_string (update, "a", &out->address, GOSSIP_MSG_MAX_ADDRESS_LEN, FALSE, error)
+      || !lookup_string (update, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, FALSE, error)
+      || !lookup_uint (update, "st", &state, FALSE, error)
+      || !lookup_uint (update, "pv", &pv, FALSE, error)
+      || !lookup_string (update, "av", &out->app_version, GOSSIP_MSG_MAX_VERSION_LEN, FALSE, error))
+    return FALSE;
+  out->type = (GossipMsgType) type;
+  out->state = (guint) MIN (state, G_MAXUINT);
+  out->protocol_version = (guint) MIN (pv, G_MAXUINT);
+  if (type == 0 && (state < 1 || state > 4))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "record state %" G_GUINT64_FORMAT " is not a known state", state);
+      return FALSE;
+    }
+  if (type != 0 && (type < GOSSIP_MSG_ALIVE || type > GOSSIP_MSG_LEAVE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "type %" G_GUINT64_FORMAT " is not a membership update", type);
+      return FALSE;
+    }
+  if ((type == GOSSIP_MSG_ALIVE || type == 0) && out->address == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "alive without address");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error)
+{
+  guint64 type = 0, pv = 0, code = 0;
+  g_autoptr (GVariant) join = NULL;
+
+  memset (out, 0, sizeof *out);
+  ensure_serialised (message);
+  if (!g_variant_is_of_type (message, G_VARIANT_TYPE_VARDICT))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "message is not a map");
+      return FALSE;
+    }
+  if (!lookup_uint (message, "t", &type, TRUE, error)
+      || !lookup_array (message, "pb", &out->piggyback, GOSSIP_MSG_MAX_PIGGYBACK, error))
+    return FALSE;
+  out->type = (GossipMsgType) MIN (type, G_MAXUINT16);
+  switch (type)
+    {
+    case GOSSIP_MSG_PING:
+      return lookup_uint (message, "s", &out->seq, TRUE, error)
+             && lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+             && lookup_string (message, "fa", &out->from_address, GOSSIP_MSG_MAX_ADDRESS_LEN, TRUE,
+                               error)
+             && lookup_uint (message, "fi", &out->from_incarnation, FALSE, error)
+             && lookup_string (message, "tg", &out->target, GOSSIP_MSG_MAX_ID_LEN, FALSE, error);
+    case GOSSIP_MSG_ACK:
+    case GOSSIP_MSG_NACK:
+      return lookup_uint (message, "s", &out->seq, TRUE, error)
+             && lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+             && lookup_string (message, "dg", &out->digest, 64, FALSE, error);
+    case GOSSIP_MSG_PING_REQ:
+      return lookup_uint (message, "s", &out->seq, TRUE, error)
+             && lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+             && lookup_string (message, "fa", &out->from_address, GOSSIP_MSG_MAX_ADDRESS_LEN, TRUE,
+                               error)
+             && lookup_string (message, "tg", &out->target, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+             && lookup_string (message, "ta", &out->target_address, GOSSIP_MSG_MAX_ADDRESS_LEN,
+                               TRUE, error);
+    case GOSSIP_MSG_ALIVE:
+    case GOSSIP_MSG_SUSPECT:
+    case GOSSIP_MSG_DEAD:
+    case GOSSIP_MSG_LEAVE:
+      return _gossip_update_parse (message, &out->update, error);
+    case GOSSIP_MSG_PUSH_PULL:
+    case GOSSIP_MSG_PUSH_PULL_REPLY:
+      if (!lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_string (message, "fa", &out->from_address, GOSSIP_MSG_MAX_ADDRESS_LEN, TRUE,
+                             error)
+          || !lookup_uint (message, "pv", &pv, TRUE, error)
+          || !lookup_string (message, "av", &out->app_version, GOSSIP_MSG_MAX_VERSION_LEN, FALSE,
+                             error)
+          || !lookup_array (message, "ms", &out->members, GOSSIP_MSG_MAX_MEMBERS, error))
+        return FALSE;
+      out->protocol_version = (guint) MIN (pv, G_MAXUINT);
+      join = g_variant_lookup_value (message, "j", G_VARIANT_TYPE_BOOLEAN);
+      out->join = join != NULL && g_variant_get_boolean (join);
+      if (out->members == NULL)
+        {
+          _gossip_msg_clear (out);
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               "push-pull without members");
+          return FALSE;
+        }
+      return TRUE;
+    case GOSSIP_MSG_REFUSE:
+      if (!lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_uint (message, "c", &code, TRUE, error)
+          || !lookup_string (message, "why", &out->reason, 1024, TRUE, error))
+        return FALSE;
+      out->code = (guint) MIN (code, G_MAXUINT);
+      return TRUE;
+    case GOSSIP_MSG_GOSSIP:
+      return lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error);
+    default:
+      /* Types above the protocol's range are the application's (issue 4);
+       * unknown protocol types from newer nodes are ignored by the caller. */
+      return TRUE;
+    }
+}
+
+static void
+put_u (GVariantBuilder *b, const char *key, guint64 value)
+{
+  g_variant_builder_add (b, "{sv}", key, g_variant_new_uint64 (value));
+}
+
+static void
+put_s (GVariantBuilder *b, const char *key, const char *value)
+{
+  if (value != NULL)
+    g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
+}
+
+GVariant *
+_gossip_msg_ping (guint64 seq, const char *from, const char *from_address, guint64 from_incarnation,
+                  const char *target)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  put_u (&b, "t", GOSSIP_MSG_PING);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_s (&b, "fa", from_address);
+  put_u (&b, "fi", from_incarnation);
+  put_s (&b, "tg", target);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+_gossip_msg_ack (GossipMsgType type, guint64 seq, const char *from, const char *digest)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  put_u (&b, "t", type);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  if (digest != NULL)
+    put_s (&b, "dg", digest);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+_gossip_msg_ping_req (guint64 seq, const char *from, const char *from_address, const char *target,
+                      const char *target_address)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  put_u (&b, "t", GOSSIP_MSG_PING_REQ);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_s (&b, "fa", from_address);
+  put_s (&b, "tg", target);
+  put_s (&b, "ta", target_address);
+  return g_variant_builder_end (&b);
+}
+
+static GVariant *
+build_update (const GossipUpdate *u, gboolean record)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (!record)
+    put_u (&b, "t", u->type);
+  put_s (&b, "n", u->node);
+  put_u (&b, "i", u->incarnation);
+  if (record || u->type == GOSSIP_MSG_ALIVE)
+    {
+      put_s (&b, "a", u->address);
+      put_u (&b, "pv", u->protocol_version);
+      if (u->app_version != NULL && u->app_version[0] != '\0')
+        put_s (&b, "av", u->app_version);
+    }
+  if (record)
+    put_u (&b, "st", u->state);
+  put_s (&b, "f", u->from);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+_gossip_msg_update (const GossipUpdate *update)
+{
+  return build_update (update, FALSE);
+}
+
+GVariant *
+_gossip_msg_record (const GossipUpdate *record)
+{
+  return build_update (record, TRUE);
+}
+
+GVariant *
+_gossip_msg_push_pull (GossipMsgType type, guint64 seq, const char *from, const char *from_address,
+                       gboolean join, guint protocol_version, const char *app_version,
+                       GVariant *members)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  put_u (&b, "t", type);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_s (&b, "fa", from_address);
+  if (join)
+    g_variant_builder_add (&b, "{sv}", "j", g_variant_new_boolean (TRUE));
+  put_u (&b, "pv", protocol_version);
+  put_s (&b, "av", app_version);
+  g_variant_builder_add (&b, "{sv}", "ms", members);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+_gossip_msg_refuse (guint64 seq, const char *from, guint code, const char *reason)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  put_u (&b, "t", GOSSIP_MSG_REFUSE);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_u (&b, "c", code);
+  put_s (&b, "why", reason);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+_gossip_msg_gossip (const char *from)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  put_u (&b, "t", GOSSIP_MSG_GOSSIP);
+  put_s (&b, "f", from);
+  return g_variant_builder_end (&b);
+}
+
+/* Returns a new floating copy of @message (a{sv}, borrowed) with "pb" set to
+ * @updates (GVariant a{sv} each). */
+GVariant *
+_gossip_msg_with_piggyback (GVariant *message, GPtrArray *updates)
+{
+  GVariantBuilder b, pb;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, message);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_variant_builder_add (&b, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+  g_variant_builder_init (&pb, G_VARIANT_TYPE ("av"));
+  for (guint i = 0; i < updates->len; i++)
+    g_variant_builder_add (&pb, "v", g_ptr_array_index (updates, i));
+  g_variant_builder_add (&b, "{sv}", "pb", g_variant_builder_end (&pb));
+  return g_variant_builder_end (&b);
+}

@@ -1,0 +1,15 @@
+/* gossip-node-private.h: how the membership code updates a GossipNode. */
+#pragma once
+
+#include "gossip/gossip-node.h"
+
+G_BEGIN_DECLS
+
+GossipNode *_gossip_node_new (const char *id, const char *address, gboolean local);
+void _gossip_node_set_address (GossipNode *node, const char *address);
+void _gossip_node_set_state (GossipNode *node, GossipNodeState state, gint64 now_wall);
+void _gossip_node_set_incarnation (GossipNode *node, guint64 incarnation);
+void _gossip_node_set_versions (GossipNode *node, guint protocol_version, const char *app_version);
+void _gossip_node_set_metadata (GossipNode *node, GVariant *metadata);
+
+G_END_DECLS

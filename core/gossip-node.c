@@ -1,0 +1,299 @@
+/* gossip-node.c: one member as the local node sees it.
+ *
+ * Nodes are owned by their cluster and updated only on its context; the
+ * application reads them (and holds references to them) but never writes.
+ */
+#include "config.h"
+
+#include "gossip/gossip-node.h"
+#include "gossip-node-private.h"
+
+struct _GossipNode
+{
+  GObject parent_instance;
+  char *id;
+  char *address;
+  GossipNodeState state;
+  guint64 incarnation;
+  guint protocol_version;
+  char *app_version;
+  gint64 state_changed_at;
+  GVariant *metadata;
+  gboolean local;
+};
+
+G_DEFINE_FINAL_TYPE (GossipNode, gossip_node, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_ID,
+  PROP_ADDRESS,
+  PROP_STATE,
+  PROP_INCARNATION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static const GEnumValue state_values[] = {
+  { GOSSIP_NODE_STATE_UNKNOWN, "GOSSIP_NODE_STATE_UNKNOWN", "unknown" },
+  { GOSSIP_NODE_STATE_ALIVE, "GOSSIP_NODE_STATE_ALIVE", "alive" },
+  { GOSSIP_NODE_STATE_SUSPECT, "GOSSIP_NODE_STATE_SUSPECT", "suspect" },
+  { GOSSIP_NODE_STATE_DEAD, "GOSSIP_NODE_STATE_DEAD", "dead" },
+  { GOSSIP_NODE_STATE_LEAVING, "GOSSIP_NODE_STATE_LEAVING", "leaving" },
+  { 0, NULL, NULL },
+};
+
+GType
+gossip_node_state_get_type (void)
+{
+  static gsize type = 0;
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GossipNodeState", state_values));
+  return (GType) type;
+}
+
+/**
+ * gossip_node_state_to_string:
+ * @state: a #GossipNodeState
+ *
+ * Returns: "unknown", "alive", "suspect", "dead" or "leaving"
+ */
+const char *
+gossip_node_state_to_string (GossipNodeState state)
+{
+  if ((guint) state > GOSSIP_NODE_STATE_LEAVING)
+    return "invalid";
+  return state_values[state].value_nick;
+}
+
+static void
+gossip_node_finalize (GObject *object)
+{
+  GossipNode *self = GOSSIP_NODE (object);
+
+  g_free (self->id);
+  g_free (self->address);
+  g_free (self->app_version);
+  g_clear_pointer (&self->metadata, g_variant_unref);
+  G_OBJECT_CLASS (gossip_node_parent_class)->finalize (object);
+}
+
+static void
+gossip_node_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GossipNode *self = GOSSIP_NODE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_INCARNATION:
+      g_value_set_uint64 (value, self->incarnation);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gossip_node_class_init (GossipNodeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = gossip_node_finalize;
+  object_class->get_property = gossip_node_get_property;
+
+  /**
+   * GossipNode:id:
+   *
+   * The node's unique ID (by default a UUIDv7).
+   */
+  properties[PROP_ID]
+      = g_param_spec_string ("id", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GossipNode:address:
+   *
+   * The address other nodes reach it at.
+   */
+  properties[PROP_ADDRESS] = g_param_spec_string ("address", NULL, NULL, NULL,
+                                                  G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * GossipNode:state:
+   *
+   * Its #GossipNodeState as this node believes it.
+   */
+  properties[PROP_STATE]
+      = g_param_spec_enum ("state", NULL, NULL, GOSSIP_TYPE_NODE_STATE, GOSSIP_NODE_STATE_UNKNOWN,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /**
+   * GossipNode:incarnation:
+   *
+   * The node's incarnation: it orders every claim made about the node.
+   */
+  properties[PROP_INCARNATION]
+      = g_param_spec_uint64 ("incarnation", NULL, NULL, 0, G_MAXUINT64, 0,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+gossip_node_init (GossipNode *self)
+{
+}
+
+GossipNode *
+_gossip_node_new (const char *id, const char *address, gboolean local)
+{
+  GossipNode *self = g_object_new (GOSSIP_TYPE_NODE, NULL);
+
+  self->id = g_strdup (id);
+  self->address = g_strdup (address);
+  self->local = local;
+  self->app_version = g_strdup ("");
+  return self;
+}
+
+void
+_gossip_node_set_address (GossipNode *node, const char *address)
+{
+  if (g_strcmp0 (node->address, address) == 0)
+    return;
+  g_free (node->address);
+  node->address = g_strdup (address);
+  g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_ADDRESS]);
+}
+
+void
+_gossip_node_set_state (GossipNode *node, GossipNodeState state, gint64 now_wall)
+{
+  if (node->state == state)
+    return;
+  node->state = state;
+  node->state_changed_at = now_wall;
+  g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_STATE]);
+}
+
+void
+_gossip_node_set_incarnation (GossipNode *node, guint64 incarnation)
+{
+  if (node->incarnation == incarnation)
+    return;
+  node->incarnation = incarnation;
+  g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_INCARNATION]);
+}
+
+void
+_gossip_node_set_versions (GossipNode *node, guint protocol_version, const char *app_version)
+{
+  node->protocol_version = protocol_version;
+  if (g_strcmp0 (node->app_version, app_version) != 0)
+    {
+      g_free (node->app_version);
+      node->app_version = g_strdup (app_version ? app_version : "");
+    }
+}
+
+void
+_gossip_node_set_metadata (GossipNode *node, GVariant *metadata)
+{
+  g_clear_pointer (&node->metadata, g_variant_unref);
+  node->metadata = metadata ? g_variant_ref_sink (metadata) : NULL;
+}
+
+/** gossip_node_get_id: @node: a node. Returns: (transfer none): its unique ID */
+const char *
+gossip_node_get_id (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  return node->id;
+}
+
+/** gossip_node_get_address: @node: a node. Returns: (transfer none): its advertised address */
+const char *
+gossip_node_get_address (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  return node->address;
+}
+
+/** gossip_node_get_state: @node: a node. Returns: its state as this node believes it */
+GossipNodeState
+gossip_node_get_state (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), GOSSIP_NODE_STATE_UNKNOWN);
+  return node->state;
+}
+
+/** gossip_node_get_incarnation: @node: a node. Returns: its incarnation number */
+guint64
+gossip_node_get_incarnation (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), 0);
+  return node->incarnation;
+}
+
+/** gossip_node_get_protocol_version: @node: a node. Returns: the protocol version it speaks */
+guint
+gossip_node_get_protocol_version (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), 0);
+  return node->protocol_version;
+}
+
+/**
+ * gossip_node_get_app_version:
+ * @node: a node
+ *
+ * Returns: (transfer none): the application version it announced ("" if none)
+ */
+const char *
+gossip_node_get_app_version (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  return node->app_version;
+}
+
+/**
+ * gossip_node_get_state_changed_at:
+ * @node: a node
+ *
+ * Returns: wall-clock time (µs since the epoch, from the cluster's clock) of
+ *   the last state change, 0 if it never changed
+ */
+gint64
+gossip_node_get_state_changed_at (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), 0);
+  return node->state_changed_at;
+}
+
+/**
+ * gossip_node_get_metadata:
+ * @node: a node
+ *
+ * Returns: (transfer none) (nullable): the node's metadata map (`a{sv}`), if any
+ */
+GVariant *
+gossip_node_get_metadata (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  return node->metadata;
+}
+
+/** gossip_node_is_local: @node: a node. Returns: %TRUE for the cluster's own node */
+gboolean
+gossip_node_is_local (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), FALSE);
+  return node->local;
+}
