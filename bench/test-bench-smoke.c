@@ -1,0 +1,165 @@
+/* test-bench-smoke.c: the W6 benchmark runs to the end and prints one
+ * well-formed line per combination.  Behaviour only: no figure is judged. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/gossip.h"
+
+/* Runs the benchmark with @args and returns its stdout lines. */
+static GStrv
+run_bench (const char *const *args)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
+  g_auto (GStrv) argv_strv = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GStrvBuilder) nonempty = g_strv_builder_new ();
+  int status;
+
+  g_strv_builder_add (argv, BENCH_PIPELINE);
+  g_strv_builder_addv (argv, (const char **) args);
+  argv_strv = g_strv_builder_end (argv);
+  g_assert_true (g_spawn_sync (NULL, argv_strv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_test_message ("bench-pipeline stderr:\n%s", err);
+  g_assert_no_error (error);
+
+  lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0')
+      g_strv_builder_add (nonempty, lines[i]);
+  return g_strv_builder_end (nonempty);
+}
+
+static gboolean
+have_codec (void)
+{
+  g_auto (GStrv) codecs = gossip_plugin_list_available (GOSSIP_PLUGIN_KIND_CODEC, NULL);
+
+  if (codecs[0] == NULL)
+    g_test_skip ("no codec plugin built");
+  return codecs[0] != NULL;
+}
+
+/* The figure after "@key": in @line, which must be a positive number. */
+static double
+field_number (const char *line, const char *key)
+{
+  g_autofree char *needle = g_strdup_printf ("\"%s\":", key);
+  const char *at = strstr (line, needle);
+  char *end = NULL;
+  double value;
+
+  g_assert_nonnull (at);
+  value = g_ascii_strtod (at + strlen (needle), &end);
+  g_assert_true (end != at + strlen (needle));
+  g_assert_true (*end == ',' || *end == '}');
+  return value;
+}
+
+static void
+assert_w6_line (const char *line)
+{
+  g_assert_true (g_str_has_prefix (line, "{\"impl\":\"libgossip\",\"workload\":\"W6\","));
+  g_assert_true (g_str_has_suffix (line, "}"));
+  g_assert_null (strchr (line, '\n'));
+  g_assert_cmpfloat (field_number (line, "ns_per_roundtrip"), >, 0);
+  g_assert_cmpfloat (field_number (line, "mb_per_s"), >, 0);
+  g_assert_cmpfloat (field_number (line, "frame_bytes"), >, GOSSIP_FRAME_HEADER_SIZE);
+  g_assert_cmpfloat (field_number (line, "n"), ==, 1);
+}
+
+static gboolean
+some_line_has (char **lines, const char *field, const char *value)
+{
+  g_autofree char *needle = g_strdup_printf ("\"%s\":%s", field, value);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* Every plugin of @kind present must show up under @field. */
+static void
+assert_every_plugin_measured (char **lines, GossipPluginKind kind, const char *field)
+{
+  g_auto (GStrv) names = gossip_plugin_list_available (kind, NULL);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *quoted = g_strdup_printf ("\"%s\"", names[i]);
+      g_assert_true (some_line_has (lines, field, quoted));
+    }
+}
+
+static void
+test_quick_run_measures_every_plugin_combination (void)
+{
+  const char *const args[] = { "--quick", NULL };
+  g_auto (GStrv) lines = NULL;
+  g_auto (GStrv) codecs = NULL, compressors = NULL, ciphers = NULL;
+
+  if (!have_codec ())
+    return;
+  lines = run_bench (args);
+  codecs = gossip_plugin_list_available (GOSSIP_PLUGIN_KIND_CODEC, NULL);
+  compressors = gossip_plugin_list_available (GOSSIP_PLUGIN_KIND_COMPRESSOR, NULL);
+  ciphers = gossip_plugin_list_available (GOSSIP_PLUGIN_KIND_CIPHER, NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    assert_w6_line (lines[i]);
+  /* Ciphers may add a line per key size, so this is a lower bound. */
+  g_assert_cmpuint (g_strv_length (lines), >=,
+                    g_strv_length (codecs) * (g_strv_length (compressors) + 1)
+                        * (g_strv_length (ciphers) + 1) * 2);
+  assert_every_plugin_measured (lines, GOSSIP_PLUGIN_KIND_CODEC, "codec");
+  assert_every_plugin_measured (lines, GOSSIP_PLUGIN_KIND_COMPRESSOR, "compressor");
+  assert_every_plugin_measured (lines, GOSSIP_PLUGIN_KIND_CIPHER, "cipher");
+  g_assert_true (some_line_has (lines, "compressor", "\"none\""));
+  g_assert_true (some_line_has (lines, "cipher", "\"none\""));
+  g_assert_true (some_line_has (lines, "payload", "100,"));
+  g_assert_true (some_line_has (lines, "payload", "4096,"));
+}
+
+static void
+test_filters_restrict_the_run_to_one_combination (void)
+{
+  g_auto (GStrv) codecs = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *codec_json = NULL;
+
+  if (!have_codec ())
+    return;
+  codecs = gossip_plugin_list_available (GOSSIP_PLUGIN_KIND_CODEC, NULL);
+  {
+    const char *const args[] = { "--quick",  "--codec", codecs[0],   "--compressor", "none",
+                                 "--cipher", "none",    "--payload", "100",          NULL };
+    lines = run_bench (args);
+  }
+  g_assert_cmpuint (g_strv_length (lines), ==, 1);
+  assert_w6_line (lines[0]);
+  codec_json = g_strdup_printf ("\"%s\"", codecs[0]);
+  g_assert_true (some_line_has (lines, "codec", codec_json));
+  g_assert_true (some_line_has (lines, "compressor", "\"none\""));
+  g_assert_true (some_line_has (lines, "cipher", "\"none\""));
+  g_assert_true (some_line_has (lines, "key_bits", "0,"));
+  g_assert_true (some_line_has (lines, "payload", "100,"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/bench/pipeline/quick-run-measures-every-plugin-combination",
+                   test_quick_run_measures_every_plugin_combination);
+  g_test_add_func ("/bench/pipeline/filters-restrict-the-run-to-one-combination",
+                   test_filters_restrict_the_run_to_one_combination);
+  return g_test_run ();
+}
