@@ -1,5 +1,7 @@
-/* test-bench-smoke.c: the W6 benchmark runs to the end and prints one
- * well-formed line per combination.  Behaviour only: no figure is judged. */
+/* test-bench-smoke.c: the benchmarks run to the end and print well-formed
+ * lines: W6 one per combination, the cluster workloads (W1, W3, W4, W7) one
+ * per workload (two for W7) on a tiny cluster.  Behaviour only: no figure is
+ * judged. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -7,9 +9,9 @@
 
 #include "gossip/gossip.h"
 
-/* Runs the benchmark with @args and returns its stdout lines. */
+/* Runs the benchmark @program with @args and returns its stdout lines. */
 static GStrv
-run_bench (const char *const *args)
+run_program (const char *program, const char *const *args)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GStrvBuilder) argv = g_strv_builder_new ();
@@ -20,14 +22,14 @@ run_bench (const char *const *args)
   g_autoptr (GStrvBuilder) nonempty = g_strv_builder_new ();
   int status;
 
-  g_strv_builder_add (argv, BENCH_PIPELINE);
+  g_strv_builder_add (argv, program);
   g_strv_builder_addv (argv, (const char **) args);
   argv_strv = g_strv_builder_end (argv);
   g_assert_true (g_spawn_sync (NULL, argv_strv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
                                &status, &error));
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, &error))
-    g_test_message ("bench-pipeline stderr:\n%s", err);
+    g_test_message ("%s stderr:\n%s", program, err);
   g_assert_no_error (error);
 
   lines = g_strsplit (out, "\n", -1);
@@ -35,6 +37,12 @@ run_bench (const char *const *args)
     if (lines[i][0] != '\0')
       g_strv_builder_add (nonempty, lines[i]);
   return g_strv_builder_end (nonempty);
+}
+
+static GStrv
+run_bench (const char *const *args)
+{
+  return run_program (BENCH_PIPELINE, args);
 }
 
 static gboolean
@@ -153,6 +161,76 @@ test_filters_restrict_the_run_to_one_combination (void)
   g_assert_true (some_line_has (lines, "payload", "100,"));
 }
 
+/* The line of @workload (and @variant, if not NULL), which must be the only one. */
+static const char *
+find_line (char **lines, const char *workload, const char *variant)
+{
+  g_autofree char *w = g_strdup_printf ("\"workload\":\"%s\",", workload);
+  g_autofree char *v = g_strdup_printf ("\"variant\":\"%s\",", variant ? variant : "");
+  const char *found = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], w) != NULL && (variant == NULL || strstr (lines[i], v) != NULL))
+      {
+        g_assert_null (found);
+        found = lines[i];
+      }
+  g_assert_nonnull (found);
+  return found;
+}
+
+static void
+test_cluster_quick_run_reports_every_workload (void)
+{
+  /* The local profile: a 4-node cluster detects a failure within seconds. */
+  const char *const args[] = { "--quick", "--nodes", "4", "--profile", "local", NULL };
+  g_auto (GStrv) lines = NULL;
+  const char *line;
+
+  if (!have_codec ())
+    return;
+  lines = run_program (BENCH_CLUSTER, args);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_assert_true (g_str_has_prefix (lines[i], "{\"impl\":\"libgossip\",\"workload\":\"W"));
+      g_assert_true (g_str_has_suffix (lines[i], "}"));
+      g_assert_nonnull (strstr (lines[i], "\"profile\":\"local\","));
+      g_assert_nonnull (strstr (lines[i], "\"converged\":true"));
+      g_assert_cmpfloat (field_number (lines[i], "n"), ==, 4);
+    }
+
+  line = find_line (lines, "W1", NULL);
+  g_assert_cmpfloat (field_number (line, "converge_ms"), >, 0);
+  g_assert_cmpfloat (field_number (line, "pkts_per_node"), >, 0);
+  g_assert_cmpfloat (field_number (line, "bytes_per_node"), >, 0);
+
+  /* Every other node saw the stopped one suspect, then dead. */
+  line = find_line (lines, "W3", NULL);
+  g_assert_cmpfloat (field_number (line, "detected"), ==, 3);
+  g_assert_cmpfloat (field_number (line, "dead_max_ms"), >=, field_number (line, "dead_p50_ms"));
+  g_assert_cmpfloat (field_number (line, "dead_p50_ms"), >=, field_number (line, "suspect_p50_ms"));
+  g_assert_cmpfloat (field_number (line, "suspect_p50_ms"), >, 0);
+
+  line = find_line (lines, "W4", NULL);
+  g_assert_cmpfloat (field_number (line, "cpu_s_per_node_min"), >, 0);
+  g_assert_cmpfloat (field_number (line, "rss_kib_per_node"), >, 0);
+  g_assert_cmpfloat (field_number (line, "bytes_per_node_s"), >, 0);
+
+  /* Virtual time: the real failure is always seen, whatever the loss did. */
+  line = find_line (lines, "W7", "loss");
+  g_assert_nonnull (strstr (line, "\"transport\":\"memory\","));
+  g_assert_cmpfloat (field_number (line, "loss"), ==, 0.2);
+  g_assert_cmpfloat (field_number (line, "false_suspect"), >=, 0);
+  g_assert_cmpfloat (field_number (line, "false_dead"), >=, 0);
+  g_assert_cmpfloat (field_number (line, "real_detected"), ==, 3);
+  g_assert_cmpfloat (field_number (line, "real_dead_ms"), >, 0);
+  line = find_line (lines, "W7", "pause");
+  g_assert_cmpfloat (field_number (line, "false_suspect"), >=, 0);
+  g_assert_cmpfloat (field_number (line, "real_detected"), ==, 3);
+  g_assert_nonnull (strstr (line, "\"paused_declared_dead\":"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,5 +239,7 @@ main (int argc, char **argv)
                    test_quick_run_measures_every_plugin_combination);
   g_test_add_func ("/bench/pipeline/filters-restrict-the-run-to-one-combination",
                    test_filters_restrict_the_run_to_one_combination);
+  g_test_add_func ("/bench/cluster/quick-run-reports-every-workload",
+                   test_cluster_quick_run_reports_every_workload);
   return g_test_run ();
 }

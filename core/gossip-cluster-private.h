@@ -70,6 +70,7 @@ typedef struct
   gpointer instance;
   char *name;
   char *local_address;
+  GHashTable *sends; /* SendClosure set: reliable sends not yet completed */
 } GossipClusterTransport;
 
 /* The cluster's record of one member. */

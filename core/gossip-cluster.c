@@ -165,6 +165,7 @@ transport_for (GossipCluster *self, const char *address)
 typedef struct
 {
   GossipCluster *cluster; /* weak: cleared when the cluster goes */
+  GossipClusterTransport *transport;
   GossipTransportSendFunc done;
   gpointer done_data;
 } SendClosure;
@@ -174,6 +175,8 @@ reliable_sent (gpointer user_data, const GError *error)
 {
   SendClosure *closure = user_data;
 
+  if (closure->transport != NULL)
+    g_hash_table_remove (closure->transport->sends, closure);
   if (closure->cluster != NULL)
     {
       if (error != NULL)
@@ -255,6 +258,8 @@ _gossip_cluster_send (GossipCluster *self, const char *address, GVariant *messag
     }
   closure = g_new0 (SendClosure, 1);
   closure->cluster = self;
+  closure->transport = t;
+  g_hash_table_add (t->sends, closure);
   closure->done = done;
   closure->done_data = done_data;
   g_object_add_weak_pointer (G_OBJECT (self), (gpointer *) &closure->cluster);
@@ -390,9 +395,27 @@ static void
 cluster_transport_free (gpointer data)
 {
   GossipClusterTransport *t = data;
+  GHashTableIter iter;
+  gpointer closure;
 
   if (t->instance != NULL)
     t->vtable->destroy (t->instance);
+  /* A destroyed transport reports nothing more: complete what it still
+   * held, so every sender hears back exactly once. */
+  if (t->sends != NULL)
+    {
+      g_autoptr (GError) closed = g_error_new_literal (
+          GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_CLOSED, "the transport was stopped");
+
+      g_hash_table_iter_init (&iter, t->sends);
+      while (g_hash_table_iter_next (&iter, &closure, NULL))
+        {
+          g_hash_table_iter_steal (&iter);
+          ((SendClosure *) closure)->transport = NULL;
+          reliable_sent (closure, closed);
+        }
+      g_hash_table_unref (t->sends);
+    }
   g_free (t->name);
   g_free (t->local_address);
   g_free (t);
@@ -710,6 +733,7 @@ gossip_cluster_start (GossipCluster *self, GError **error)
       GossipTransportParams params = { 0 };
 
       t->cluster = self;
+      t->sends = g_hash_table_new (NULL, NULL);
       t->name = g_strdup (names[i]);
       t->vtable = load_plugin (GOSSIP_PLUGIN_KIND_TRANSPORT, names[i], path, error);
       g_ptr_array_add (self->transports, t);

@@ -386,6 +386,8 @@ _gossip_probe_handle_ping_req (GossipCluster *self, const GossipMsg *msg)
                                           gossip_node_get_incarnation (self->local->node),
                                           msg->target),
                         !self->datagrams, FALSE, NULL, NULL);
-  relay->timer
-      = gossip_clock_add_timer (self->clock, self->probe_timeout, relay_timed_out, relay, NULL);
+  /* The nack must reach the requester before its own deadline (one probe
+   * timeout after it asked), so it goes out at 80 % of ours. */
+  relay->timer = gossip_clock_add_timer (self->clock, self->probe_timeout * 4 / 5, relay_timed_out,
+                                         relay, NULL);
 }

@@ -27,3 +27,10 @@ tests_test_membership_LDADD = $(TEST_LDADD)
 TESTS += tests/test-out-of-tree.sh
 EXTRA_DIST += tests/test-out-of-tree.sh examples/out-of-tree-plugin/Makefile \
 	examples/out-of-tree-plugin/gossip-compress-lz4.c
+
+# Whole clusters on loopback sockets with msgpack + snappy + AES-GCM.
+check_PROGRAMS += tests/test-cluster-sockets
+TESTS += tests/test-cluster-sockets
+tests_test_cluster_sockets_SOURCES = tests/test-cluster-sockets.c tests/cluster-harness.c \
+	tests/cluster-harness.h
+tests_test_cluster_sockets_LDADD = $(TEST_LDADD)

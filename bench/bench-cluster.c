@@ -1,0 +1,1189 @@
+/* bench-cluster.c: workloads W1, W3, W4 and W7 of /work/shared/BENCHMARKS.md,
+ * a whole cluster of GossipCluster nodes in one process.
+ *
+ *   W1  join convergence   sockets on 127.0.0.1, every node joins node 0 at once
+ *   W3  failure detection  sockets, one node of a converged cluster stops abruptly
+ *   W4  idle cost          sockets, a converged cluster idles for S seconds
+ *   W7  false positives    memory transport in virtual time: L loss for T minutes,
+ *                          then (separately) one node cut off for 2 s
+ *
+ * Every node runs on the one GMainContext of the process.  When more than
+ * one (workload, N, profile) is asked for, each runs in a fresh child process
+ * (this program again, with --one), so that one run's sockets, heap and
+ * plugins do not colour the next run's figures (W4 measures RSS growth).
+ *
+ * stdout: one JSON object per (workload, N, profile) (two for W7: "variant"
+ * "loss" and "pause").  stderr: progress.  Every wait has a deadline.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "gossip/gossip.h"
+
+/* Exported for tests and tools (core/gossip-cluster-private.h): seeds a
+ * node's random choices, so W7 runs in virtual time are reproducible. */
+void _gossip_cluster_set_seed (GossipCluster *cluster, guint32 seed);
+
+#define MS  G_GINT64_CONSTANT (1000)
+#define SEC G_USEC_PER_SEC
+
+/* Deadlines: a run that misses one prints what it has and goes on. */
+#define CONVERGE_DEADLINE  (60 * SEC)
+#define DETECT_DEADLINE    (120 * SEC)
+#define JOIN_DONE_DEADLINE (30 * SEC)
+
+/* Virtual time moves in steps this long, the main context drained between
+ * them so that GTask callbacks run (as tests/cluster-harness.c does). */
+#define VIRTUAL_STEP_US 5000
+
+static char *opt_workloads = NULL;
+static char *opt_nodes = NULL;
+static char *opt_profiles = NULL;
+static gdouble opt_idle_seconds = -1;
+static gdouble opt_loss_minutes = -1;
+static gdouble opt_loss = 0.2;
+static gdouble opt_pause_seconds = 2.0;
+static char *opt_compressor = NULL;
+static char *opt_cipher = NULL;
+static gint opt_seed = 1;
+static gint opt_repeat = 1;
+static gboolean opt_counters = FALSE;
+static gboolean opt_quick = FALSE;
+static gboolean opt_one = FALSE;
+
+static const GOptionEntry options[]
+    = { { "workload", 'w', 0, G_OPTION_ARG_STRING, &opt_workloads,
+          "Workloads, comma-separated (default W1,W3,W4,W7)", "LIST" },
+        { "nodes", 'n', 0, G_OPTION_ARG_STRING, &opt_nodes,
+          "Cluster sizes, comma-separated (default 16,64; 256 only when asked for; --quick: 4)",
+          "LIST" },
+        { "profile", 'p', 0, G_OPTION_ARG_STRING, &opt_profiles,
+          "Timing profiles, comma-separated (default lan,local)", "LIST" },
+        { "idle-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_idle_seconds,
+          "W4: how long the converged cluster idles (default 60; --quick: 2)", "S" },
+        { "loss-minutes", 0, 0, G_OPTION_ARG_DOUBLE, &opt_loss_minutes,
+          "W7: virtual minutes of each variant (default 2; --quick: 0.25)", "T" },
+        { "loss", 0, 0, G_OPTION_ARG_DOUBLE, &opt_loss,
+          "W7: fraction of datagrams lost on every link (default 0.2)", "L" },
+        { "pause-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_pause_seconds,
+          "W7: how long one node is cut off in the pause variant (default 2)", "S" },
+        { "compressor", 0, 0, G_OPTION_ARG_STRING, &opt_compressor,
+          "Compressor plugin for every node (default none)", "NAME" },
+        { "cipher", 0, 0, G_OPTION_ARG_STRING, &opt_cipher,
+          "Cipher plugin for every node, with a random 256-bit key (default none)", "NAME" },
+        { "seed", 0, 0, G_OPTION_ARG_INT, &opt_seed,
+          "W7: seed of the network and the nodes (default 1)", "N" },
+        { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat,
+          "Run every (workload, N, profile) this many times, one line each (default 1)", "R" },
+        { "counters", 0, 0, G_OPTION_ARG_NONE, &opt_counters,
+          "Print the nodes' summed counters and health scores to stderr at each phase", NULL },
+        { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
+          "Smoke run: 4 nodes, short idle and loss periods", NULL },
+        { "one", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_one,
+          "Run the one (workload, N, profile) asked for in this process", NULL },
+        G_OPTION_ENTRY_NULL };
+
+static const char *const known_workloads[] = { "W1", "W3", "W4", "W7", NULL };
+static const char *const known_profiles[] = { "lan", "local", NULL };
+
+typedef struct _Bench Bench;
+typedef gboolean (*BenchPredicate) (Bench *b);
+
+/* One node and what the benchmark tracks about its view. */
+typedef struct
+{
+  Bench *b;
+  guint index;
+  gboolean converged; /* lists b->n_expected alive nodes */
+  gint64 suspect_at;  /* first time it saw b->victim suspect or dead, 0 = not yet */
+  gint64 dead_at;     /* first time it saw b->victim dead */
+} NodeRef;
+
+struct _Bench
+{
+  const char *workload;
+  guint n;
+  const char *profile;
+  gboolean virtual_time;
+  GMainContext *context;
+  GossipClock *clock; /* the manual clock in virtual time, else NULL */
+  GossipMemoryNetwork *network;
+  char *network_name;
+  char *key;        /* base64 cipher key, or NULL */
+  GPtrArray *nodes; /* GossipCluster, NULL once stopped */
+  NodeRef *refs;
+  guint n_running;
+
+  /* Convergence: nodes whose view lists n_expected alive members. */
+  guint n_expected;
+  guint n_converged;
+  gint64 converged_at;
+  guint64 frames_at_converge, bytes_at_converge;
+
+  /* Joins in flight. */
+  guint joins_pending;
+  guint joins_failed;
+
+  /* Failure detection of one node. */
+  gint victim; /* -1: none */
+  gint64 victim_stopped_at;
+  guint n_saw_suspect, n_saw_dead;
+
+  /* W7: transitions of nodes that never failed. */
+  gboolean counting;
+  gint paused;              /* node cut off in the pause variant, -1: none */
+  guint64 false_suspect;    /* to SUSPECT, about a node that never failed, by any observer */
+  guint64 false_dead;       /* to DEAD, likewise */
+  guint64 false_by_paused;  /* the part of both seen by the paused node itself */
+  guint64 paused_suspected; /* transitions of the paused node to SUSPECT */
+  guint64 paused_dead;      /* transitions of the paused node to DEAD */
+  guint64 changes;          /* every transition while counting */
+
+  /* Waiting. */
+  GMainLoop *loop;
+  BenchPredicate pred;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static gint64
+bench_now (Bench *b)
+{
+  return b->clock != NULL ? gossip_clock_now (b->clock) : g_get_monotonic_time ();
+}
+
+static char *
+node_name (guint i)
+{
+  return g_strdup_printf ("node-%03u", i);
+}
+
+/* The index in a "node-%03u" id, or -1. */
+static gint
+node_index (const char *id)
+{
+  guint64 value;
+
+  if (!g_str_has_prefix (id, "node-")
+      || !g_ascii_string_to_unsigned (id + 5, 10, 0, G_MAXINT, &value, NULL))
+    return -1;
+  return (gint) value;
+}
+
+static GossipCluster *
+bench_node (Bench *b, guint i)
+{
+  return b->nodes->pdata[i];
+}
+
+static guint64
+sum_counter (Bench *b, const char *name)
+{
+  guint64 sum = 0;
+
+  for (guint i = 0; i < b->nodes->len; i++)
+    if (bench_node (b, i) != NULL)
+      sum += gossip_cluster_get_counter (bench_node (b, i), name);
+  return sum;
+}
+
+/* With --counters: every non-zero counter summed over the running nodes,
+ * and the nodes' Lifeguard health scores, to stderr. */
+static void
+dump_counters (Bench *b, const char *phase)
+{
+  g_autoptr (GHashTable) sums = NULL;
+  g_autoptr (GList) keys = NULL;
+  g_autoptr (GString) text = NULL;
+  guint health_max = 0, health_sum = 0;
+
+  if (!opt_counters)
+    return;
+  sums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < b->nodes->len; i++)
+    {
+      g_autoptr (GHashTable) counters = NULL;
+      GHashTableIter iter;
+      gpointer key, value;
+
+      if (bench_node (b, i) == NULL)
+        continue;
+      health_max = MAX (health_max, gossip_cluster_get_health_score (bench_node (b, i)));
+      health_sum += gossip_cluster_get_health_score (bench_node (b, i));
+      counters = gossip_cluster_get_counters (bench_node (b, i));
+      g_hash_table_iter_init (&iter, counters);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          guint64 *sum = g_hash_table_lookup (sums, key);
+
+          if (sum == NULL)
+            {
+              sum = g_new0 (guint64, 1);
+              g_hash_table_insert (sums, g_strdup (key), sum);
+            }
+          *sum += *(guint64 *) value;
+        }
+    }
+  text = g_string_new (NULL);
+  g_string_append_printf (text, "%s n=%u %s: %s: health score max %u sum %u |", b->workload, b->n,
+                          b->profile, phase, health_max, health_sum);
+  keys = g_list_sort (g_hash_table_get_keys (sums), (GCompareFunc) strcmp);
+  for (GList *l = keys; l != NULL; l = l->next)
+    {
+      guint64 sum = *(guint64 *) g_hash_table_lookup (sums, l->data);
+
+      if (sum != 0)
+        g_string_append_printf (text, " %s=%" G_GUINT64_FORMAT, (char *) l->data, sum);
+    }
+  g_printerr ("%s\n", text->str);
+}
+
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6
+         + (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
+}
+
+/* VmRSS of this process in KiB, 0 when it cannot be read. */
+static guint64
+rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+  guint64 kib = 0;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  line = strstr (status, "\nVmRSS:");
+  if (line != NULL)
+    kib = g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10);
+  return kib;
+}
+
+static int
+compare_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of @values (sorted in place), in ms. */
+static double
+percentile_ms (GArray *values, double p)
+{
+  guint rank;
+
+  if (values->len == 0)
+    return NAN;
+  g_array_sort (values, compare_gint64);
+  rank = (guint) ceil (p * values->len);
+  rank = CLAMP (rank, 1u, values->len);
+  return (double) g_array_index (values, gint64, rank - 1) / 1000.0;
+}
+
+/* ---- JSON output -------------------------------------------------------- */
+
+/* Every name and string printed is the program's own or a plugin name
+ * (letters, digits, '-', '_', '.'), so nothing needs escaping. */
+static GString *
+json_begin (Bench *b, const char *workload)
+{
+  GString *line = g_string_new (NULL);
+
+  g_string_append_printf (line,
+                          "{\"impl\":\"libgossip\",\"workload\":\"%s\",\"n\":%u,\"profile\":\"%s\","
+                          "\"transport\":\"%s\",\"codec\":\"msgpack\",\"compressor\":\"%s\","
+                          "\"cipher\":\"%s\"",
+                          workload, b->n, b->profile, b->virtual_time ? "memory" : "socket",
+                          opt_compressor ? opt_compressor : "none",
+                          opt_cipher ? opt_cipher : "none");
+  return line;
+}
+
+static void
+json_double (GString *line, const char *key, double value, const char *format)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (isnan (value))
+    g_string_append_printf (line, ",\"%s\":null", key);
+  else
+    g_string_append_printf (line, ",\"%s\":%s", key,
+                            g_ascii_formatd (buf, sizeof buf, format, value));
+}
+
+static void
+json_uint (GString *line, const char *key, guint64 value)
+{
+  g_string_append_printf (line, ",\"%s\":%" G_GUINT64_FORMAT, key, value);
+}
+
+static void
+json_bool (GString *line, const char *key, gboolean value)
+{
+  g_string_append_printf (line, ",\"%s\":%s", key, value ? "true" : "false");
+}
+
+static void
+json_string (GString *line, const char *key, const char *value)
+{
+  g_string_append_printf (line, ",\"%s\":\"%s\"", key, value);
+}
+
+static void
+json_end (GString *line)
+{
+  g_string_append (line, "}\n");
+  fputs (line->str, stdout);
+  fflush (stdout);
+  g_string_free (line, TRUE);
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static void
+bench_poke (Bench *b)
+{
+  if (b->loop != NULL && b->pred != NULL && b->pred (b))
+    g_main_loop_quit (b->loop);
+}
+
+static gboolean
+deadline_reached (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+drain_context (Bench *b)
+{
+  for (guint i = 0; i < 100 && g_main_context_iteration (b->context, FALSE); i++)
+    ;
+}
+
+/* Runs the cluster until @pred holds or @max_us have passed (virtual or
+ * real); @pred NULL runs the whole time.  Returns whether @pred holds. */
+static gboolean
+bench_run_until (Bench *b, BenchPredicate pred, gint64 max_us)
+{
+  if (pred != NULL && pred (b))
+    return TRUE;
+  if (b->virtual_time)
+    {
+      gint64 end = bench_now (b) + max_us;
+
+      while (bench_now (b) < end)
+        {
+          gossip_manual_clock_advance (GOSSIP_MANUAL_CLOCK (b->clock),
+                                       MIN (VIRTUAL_STEP_US, end - bench_now (b)));
+          drain_context (b);
+          if (pred != NULL && pred (b))
+            return TRUE;
+        }
+    }
+  else
+    {
+      /* Event-driven: the signal handlers re-check @pred and quit. */
+      GSource *deadline = g_timeout_source_new ((guint) MAX (max_us / 1000, 1));
+
+      b->loop = g_main_loop_new (b->context, FALSE);
+      b->pred = pred;
+      g_source_set_callback (deadline, deadline_reached, b->loop, NULL);
+      g_source_attach (deadline, b->context);
+      g_main_loop_run (b->loop);
+      g_source_destroy (deadline);
+      g_source_unref (deadline);
+      b->pred = NULL;
+      g_clear_pointer (&b->loop, g_main_loop_unref);
+    }
+  return pred != NULL && pred (b);
+}
+
+static gboolean
+all_converged (Bench *b)
+{
+  return b->n_converged == b->n_running;
+}
+
+static gboolean
+joins_done (Bench *b)
+{
+  return b->joins_pending == 0;
+}
+
+static gboolean
+all_saw_victim_dead (Bench *b)
+{
+  return b->n_saw_dead == b->n_running;
+}
+
+/* ---- the cluster -------------------------------------------------------- */
+
+static void
+update_converged (Bench *b, NodeRef *ref)
+{
+  gboolean now = gossip_cluster_get_n_alive (bench_node (b, ref->index)) == b->n_expected;
+
+  if (now == ref->converged)
+    return;
+  ref->converged = now;
+  if (now)
+    b->n_converged++;
+  else
+    b->n_converged--;
+  if (now && b->n_converged == b->n_running && b->converged_at == 0)
+    {
+      b->converged_at = bench_now (b);
+      b->frames_at_converge = sum_counter (b, "frames-out");
+      b->bytes_at_converge = sum_counter (b, "bytes-out");
+    }
+}
+
+static void
+on_state_changed (GossipCluster *cluster, GossipNode *node, GossipNodeState old, gpointer data)
+{
+  NodeRef *ref = data;
+  Bench *b = ref->b;
+  GossipNodeState state = gossip_node_get_state (node);
+  gint subject = node_index (gossip_node_get_id (node));
+
+  if (gossip_node_is_local (node))
+    return;
+  update_converged (b, ref);
+
+  if (b->victim >= 0 && subject == b->victim && b->victim_stopped_at != 0)
+    {
+      gint64 now = bench_now (b);
+
+      if ((state == GOSSIP_NODE_STATE_SUSPECT || state == GOSSIP_NODE_STATE_DEAD)
+          && ref->suspect_at == 0)
+        {
+          ref->suspect_at = now;
+          b->n_saw_suspect++;
+        }
+      if (state == GOSSIP_NODE_STATE_DEAD && ref->dead_at == 0)
+        {
+          ref->dead_at = now;
+          b->n_saw_dead++;
+        }
+    }
+
+  if (b->counting)
+    {
+      b->changes++;
+      if (subject >= 0 && subject == b->paused)
+        {
+          b->paused_suspected += state == GOSSIP_NODE_STATE_SUSPECT;
+          b->paused_dead += state == GOSSIP_NODE_STATE_DEAD;
+        }
+      else if (state == GOSSIP_NODE_STATE_SUSPECT || state == GOSSIP_NODE_STATE_DEAD)
+        {
+          if (state == GOSSIP_NODE_STATE_SUSPECT)
+            b->false_suspect++;
+          else
+            b->false_dead++;
+          if ((gint) ref->index == b->paused)
+            b->false_by_paused++;
+        }
+    }
+  bench_poke (b);
+}
+
+static gboolean
+set_all (GossipConfig *config, const char *const (*settings)[3], guint n, GError **error)
+{
+  for (guint k = 0; k < n; k++)
+    if (settings[k][2] != NULL
+        && !gossip_config_set_value (config, settings[k][0], settings[k][1], settings[k][2], error))
+      return FALSE;
+  return TRUE;
+}
+
+static GossipCluster *
+start_node (Bench *b, guint i, GError **error)
+{
+  g_autoptr (GossipConfig) config = gossip_config_new ();
+  g_autofree char *name = node_name (i);
+  g_autofree char *bind = b->virtual_time ? g_strdup_printf ("mem://%s/%s", b->network_name, name)
+                                          : g_strdup ("127.0.0.1:0");
+  const char *const settings[][3] = {
+    { "cluster", "node_id", name },
+    { "cluster", "bind_address", bind },
+    { "plugins", "transport", b->virtual_time ? "memory" : "socket" },
+    { "plugins", "codec", "msgpack" },
+    { "plugins", "compressor", opt_compressor },
+    { "plugins", "cipher", opt_cipher },
+    { "security", "key", b->key },
+    { "health", "profile", b->profile },
+  };
+  GossipCluster *cluster;
+
+  if (!set_all (config, settings, G_N_ELEMENTS (settings), error))
+    return NULL;
+  cluster = b->virtual_time ? gossip_cluster_new_with_clock (config, b->clock, error)
+                            : gossip_cluster_new (config, error);
+  if (cluster == NULL)
+    return NULL;
+  if (b->virtual_time)
+    _gossip_cluster_set_seed (cluster, (guint32) opt_seed * 7919u + i);
+  if (!gossip_cluster_start (cluster, error))
+    {
+      g_object_unref (cluster);
+      return NULL;
+    }
+  g_signal_connect (cluster, "node-state-changed", G_CALLBACK (on_state_changed), &b->refs[i]);
+  return cluster;
+}
+
+static Bench *
+bench_new (const char *workload, guint n, const char *profile, gboolean virtual_time)
+{
+  Bench *b = g_new0 (Bench, 1);
+
+  b->workload = workload;
+  b->n = n;
+  b->profile = profile;
+  b->virtual_time = virtual_time;
+  b->context = g_main_context_ref_thread_default ();
+  b->nodes = g_ptr_array_new ();
+  g_ptr_array_set_size (b->nodes, (gint) n);
+  b->refs = g_new0 (NodeRef, n);
+  b->victim = -1;
+  b->paused = -1;
+  b->n_expected = n;
+  for (guint i = 0; i < n; i++)
+    {
+      b->refs[i].b = b;
+      b->refs[i].index = i;
+    }
+  if (opt_cipher != NULL)
+    {
+      guint8 key[32];
+
+      for (guint i = 0; i < sizeof key; i++)
+        key[i] = (guint8) g_random_int ();
+      b->key = g_base64_encode (key, sizeof key);
+    }
+  if (virtual_time)
+    {
+      b->clock = gossip_manual_clock_new ();
+      b->network_name = g_strdup_printf ("bench-%u", (guint) getpid ());
+      b->network = gossip_memory_network_get (b->network_name);
+      gossip_memory_network_set_seed (b->network, (guint64) opt_seed);
+      gossip_memory_network_set_default_link (b->network, 0.0, 200, 100);
+    }
+  return b;
+}
+
+/* Starts every node; FALSE (with a message) when one cannot start. */
+static gboolean
+bench_start (Bench *b)
+{
+  for (guint i = 0; i < b->n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      b->nodes->pdata[i] = start_node (b, i, &error);
+      if (b->nodes->pdata[i] == NULL)
+        {
+          g_printerr ("%s n=%u %s: cannot start node %u: %s\n", b->workload, b->n, b->profile, i,
+                      error->message);
+          return FALSE;
+        }
+      b->n_running++;
+    }
+  for (guint i = 0; i < b->n; i++)
+    update_converged (b, &b->refs[i]);
+  return TRUE;
+}
+
+static void
+bench_stop_node (Bench *b, guint i)
+{
+  GossipCluster *c = bench_node (b, i);
+
+  if (c == NULL)
+    return;
+  /* Abrupt: timers cancelled, sockets closed, no leave message. */
+  g_signal_handlers_disconnect_by_data (c, &b->refs[i]);
+  gossip_cluster_stop (c);
+  g_object_unref (c);
+  b->nodes->pdata[i] = NULL;
+  b->n_running--;
+  if (b->refs[i].converged)
+    b->n_converged--;
+  b->refs[i].converged = FALSE;
+}
+
+static void
+bench_free (Bench *b)
+{
+  for (guint i = 0; i < b->nodes->len; i++)
+    bench_stop_node (b, i);
+  /* Let the idle callbacks of finished tasks run so nothing is left over. */
+  for (guint i = 0; i < 1000 && g_main_context_iteration (b->context, FALSE); i++)
+    ;
+  g_ptr_array_unref (b->nodes);
+  g_free (b->refs);
+  g_clear_pointer (&b->network, gossip_memory_network_unref);
+  g_clear_object (&b->clock);
+  g_main_context_unref (b->context);
+  g_free (b->network_name);
+  g_free (b->key);
+  g_free (b);
+}
+
+static void
+join_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Bench *b = data;
+  g_autoptr (GError) error = NULL;
+
+  if (gossip_cluster_join_finish (GOSSIP_CLUSTER (source), result, &error) == 0)
+    {
+      b->joins_failed++;
+      g_printerr ("%s n=%u %s: join failed: %s\n", b->workload, b->n, b->profile,
+                  error ? error->message : "no node joined");
+    }
+  b->joins_pending--;
+  bench_poke (b);
+}
+
+/* Every node but 0 joins node 0 at once; returns the time of the first call. */
+static gint64
+join_all_to_first (Bench *b)
+{
+  const char *via[] = { gossip_cluster_get_advertise_address (bench_node (b, 0)), NULL };
+  gint64 started = bench_now (b);
+
+  for (guint i = 1; i < b->n; i++)
+    {
+      b->joins_pending++;
+      gossip_cluster_join_async (bench_node (b, i), via, NULL, join_done, b);
+    }
+  return started;
+}
+
+/* Starts, joins and waits for convergence; FALSE (with a message) if not. */
+static gboolean
+bench_converge (Bench *b, gint64 *join_started)
+{
+  gint64 started;
+  gboolean ok;
+
+  if (!bench_start (b))
+    return FALSE;
+  started = join_all_to_first (b);
+  if (join_started != NULL)
+    *join_started = started;
+  ok = bench_run_until (b, all_converged, CONVERGE_DEADLINE);
+  dump_counters (b, "converged");
+  /* The joins' own callbacks come shortly after; wait so none is left. */
+  bench_run_until (b, joins_done, JOIN_DONE_DEADLINE);
+  if (!ok)
+    g_printerr ("%s n=%u %s: not converged after %.0f s (%u of %u nodes list %u alive)\n",
+                b->workload, b->n, b->profile, (double) CONVERGE_DEADLINE / SEC, b->n_converged,
+                b->n_running, b->n_expected);
+  return ok;
+}
+
+/* ---- workloads ---------------------------------------------------------- */
+
+static gboolean
+run_w1 (guint n, const char *profile)
+{
+  Bench *b = bench_new ("W1", n, profile, FALSE);
+  gint64 started = 0;
+  gboolean ok = bench_converge (b, &started);
+  GString *line = json_begin (b, "W1");
+  double converge_ms = ok ? (double) (b->converged_at - started) / 1000.0 : NAN;
+
+  json_bool (line, "converged", ok);
+  json_double (line, "converge_ms", converge_ms, "%.1f");
+  json_double (line, "pkts_per_node", ok ? (double) b->frames_at_converge / n : NAN, "%.1f");
+  json_double (line, "bytes_per_node", ok ? (double) b->bytes_at_converge / n : NAN, "%.0f");
+  json_uint (line, "joins_failed", b->joins_failed);
+  json_uint (line, "nodes_converged", b->n_converged);
+  json_end (line);
+  g_printerr ("W1 n=%u %s: %s in %.1f ms, %.1f frames and %.0f bytes sent per node\n", n, profile,
+              ok ? "converged" : "NOT converged", converge_ms, (double) b->frames_at_converge / n,
+              (double) b->bytes_at_converge / n);
+  bench_free (b);
+  return ok;
+}
+
+/* Times of the observers that saw the victim suspect (or dead), in us since
+ * it stopped. */
+static GArray *
+detection_times (Bench *b, gboolean dead)
+{
+  GArray *times = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  for (guint i = 0; i < b->n; i++)
+    {
+      gint64 at = dead ? b->refs[i].dead_at : b->refs[i].suspect_at;
+
+      if ((gint) i != b->victim && at != 0)
+        {
+          gint64 delta = at - b->victim_stopped_at;
+          g_array_append_val (times, delta);
+        }
+    }
+  return times;
+}
+
+/* Stops b->victim and waits until every other node sees it dead; adds the
+ * detection figures to @line: W3's names, or with @real W7's "real_" ones
+ * (real_dead_ms: until every other node sees it dead). */
+static gboolean
+measure_detection (Bench *b, GString *line, gboolean real)
+{
+  g_autoptr (GArray) suspect = NULL, dead = NULL;
+  gboolean ok;
+
+  dump_counters (b, "before the stop");
+  bench_stop_node (b, (guint) b->victim);
+  b->victim_stopped_at = bench_now (b);
+  ok = bench_run_until (b, all_saw_victim_dead, DETECT_DEADLINE);
+  dump_counters (b, "after the detection");
+  suspect = detection_times (b, FALSE);
+  dead = detection_times (b, TRUE);
+  if (real)
+    {
+      json_double (line, "real_dead_ms", ok ? percentile_ms (dead, 1.0) : NAN, "%.1f");
+      json_double (line, "real_dead_p50_ms", percentile_ms (dead, 0.5), "%.1f");
+      json_double (line, "real_first_suspect_ms", percentile_ms (suspect, 0.0), "%.1f");
+      json_uint (line, "real_detected", b->n_saw_dead);
+    }
+  else
+    {
+      json_double (line, "suspect_p50_ms", percentile_ms (suspect, 0.5), "%.1f");
+      json_double (line, "dead_p50_ms", percentile_ms (dead, 0.5), "%.1f");
+      json_double (line, "dead_max_ms", ok ? percentile_ms (dead, 1.0) : NAN, "%.1f");
+      json_double (line, "first_suspect_ms", percentile_ms (suspect, 0.0), "%.1f");
+      json_uint (line, "detected", b->n_saw_dead);
+    }
+  g_printerr ("%s n=%u %s: node %d stopped; first suspicion %.0f ms, suspect p50 %.0f ms, "
+              "dead p50 %.0f ms, dead max %.0f ms (%u of %u saw it dead)\n",
+              b->workload, b->n, b->profile, b->victim, percentile_ms (suspect, 0.0),
+              percentile_ms (suspect, 0.5), percentile_ms (dead, 0.5),
+              ok ? percentile_ms (dead, 1.0) : NAN, b->n_saw_dead, b->n_running);
+  return ok;
+}
+
+static gboolean
+run_w3 (guint n, const char *profile)
+{
+  Bench *b = bench_new ("W3", n, profile, FALSE);
+  gboolean ok = bench_converge (b, NULL);
+  GString *line = json_begin (b, "W3");
+  guint64 probes, pings;
+
+  if (ok)
+    {
+      /* Let the join's own broadcasts die down first. */
+      bench_run_until (b, NULL, opt_quick ? SEC / 2 : 3 * SEC);
+      b->victim = (gint) n - 1;
+      pings = sum_counter (b, "pings-sent");
+      ok = measure_detection (b, line, FALSE);
+      probes = sum_counter (b, "pings-sent") - pings;
+      json_uint (line, "suspicions", sum_counter (b, "suspicions"));
+      json_uint (line, "pings_during", probes);
+    }
+  json_bool (line, "converged", b->converged_at != 0);
+  json_end (line);
+  bench_free (b);
+  return ok;
+}
+
+static gboolean
+run_w4 (guint n, const char *profile, double idle_seconds)
+{
+  guint64 rss_empty = rss_kib ();
+  Bench *b = bench_new ("W4", n, profile, FALSE);
+  gboolean ok = bench_converge (b, NULL);
+  GString *line = json_begin (b, "W4");
+
+  if (ok)
+    {
+      double cpu0, cpu1;
+      guint64 bytes0, frames0, rss;
+      gint64 t0, t1;
+
+      /* The join's broadcasts are not idle traffic. */
+      bench_run_until (b, NULL, opt_quick ? SEC / 2 : 5 * SEC);
+      b->counting = TRUE;
+      bytes0 = sum_counter (b, "bytes-out");
+      frames0 = sum_counter (b, "frames-out");
+      cpu0 = cpu_seconds ();
+      t0 = g_get_monotonic_time ();
+      bench_run_until (b, NULL, (gint64) (idle_seconds * SEC));
+      t1 = g_get_monotonic_time ();
+      cpu1 = cpu_seconds ();
+      rss = rss_kib ();
+      dump_counters (b, "after the idle period");
+      {
+        double seconds = (double) (t1 - t0) / SEC;
+        double cpu = (cpu1 - cpu0) / n / (seconds / 60.0);
+        double rss_per_node = (double) (rss > rss_empty ? rss - rss_empty : 0) / n;
+        double bytes = (double) (sum_counter (b, "bytes-out") - bytes0) / n / seconds;
+        double frames = (double) (sum_counter (b, "frames-out") - frames0) / n / seconds;
+
+        json_double (line, "cpu_s_per_node_min", cpu, "%.5f");
+        json_double (line, "rss_kib_per_node", rss_per_node, "%.1f");
+        json_double (line, "bytes_per_node_s", bytes, "%.1f");
+        json_double (line, "pkts_per_node_s", frames, "%.2f");
+        json_double (line, "idle_s", seconds, "%.1f");
+        json_uint (line, "rss_kib_empty", rss_empty);
+        json_uint (line, "rss_kib", rss);
+        json_uint (line, "state_changes", b->changes);
+        json_bool (line, "still_converged", all_converged (b));
+        g_printerr (
+            "W4 n=%u %s: %.1f s idle: %.5f CPU-s/node/min, %.1f KiB/node "
+            "(RSS %" G_GUINT64_FORMAT " KiB over %" G_GUINT64_FORMAT
+            " KiB empty), %.1f B/node/s, %.2f frames/node/s, %" G_GUINT64_FORMAT " state changes\n",
+            n, profile, seconds, cpu, rss_per_node, rss, rss_empty, bytes, frames, b->changes);
+      }
+    }
+  json_bool (line, "converged", b->converged_at != 0);
+  json_end (line);
+  bench_free (b);
+  return ok;
+}
+
+/* W7 figures common to both variants. */
+static void
+w7_fields (Bench *b, GString *line, const char *variant, double loss, double minutes)
+{
+  json_string (line, "variant", variant);
+  json_double (line, "loss", loss, "%.3f");
+  json_double (line, "minutes", minutes, "%.2f");
+  json_uint (line, "false_suspect", b->false_suspect);
+  json_uint (line, "false_dead", b->false_dead);
+}
+
+static gboolean
+run_w7_loss (guint n, const char *profile, double loss, double minutes)
+{
+  Bench *b = bench_new ("W7", n, profile, TRUE);
+  gint64 wall0 = g_get_monotonic_time ();
+  gboolean ok = bench_converge (b, NULL);
+  guint64 lost = 0, sent = 0, suspicions = 0, refutations = 0;
+  GString *line;
+
+  if (ok)
+    {
+      guint64 lost0, delivered0, refutations0, suspicions0;
+
+      bench_run_until (b, NULL, 5 * SEC);
+      lost0 = gossip_memory_network_get_lost (b->network);
+      delivered0 = gossip_memory_network_get_delivered (b->network);
+      refutations0 = sum_counter (b, "refutations");
+      suspicions0 = sum_counter (b, "suspicions");
+      gossip_memory_network_set_default_link (b->network, loss, 200, 100);
+      b->counting = TRUE;
+      bench_run_until (b, NULL, (gint64) (minutes * 60 * SEC));
+      b->counting = FALSE;
+      dump_counters (b, "after the loss");
+      suspicions = sum_counter (b, "suspicions") - suspicions0;
+      refutations = sum_counter (b, "refutations") - refutations0;
+      lost = gossip_memory_network_get_lost (b->network) - lost0;
+      sent = lost + gossip_memory_network_get_delivered (b->network) - delivered0;
+      g_printerr ("W7 n=%u %s: %.0f%% loss for %.2f virtual min: %" G_GUINT64_FORMAT
+                  " false suspect, %" G_GUINT64_FORMAT " false dead (%" G_GUINT64_FORMAT
+                  " suspicions raised, %" G_GUINT64_FORMAT " refutations)\n",
+                  n, profile, loss * 100, minutes, b->false_suspect, b->false_dead, suspicions,
+                  refutations);
+    }
+  line = json_begin (b, "W7");
+  w7_fields (b, line, "loss", loss, minutes);
+  json_uint (line, "suspicions", suspicions);
+  json_uint (line, "refutations", refutations);
+  json_double (line, "lost_fraction", sent ? (double) lost / (double) sent : NAN, "%.3f");
+  if (ok)
+    {
+      /* A real failure, with the loss still on. */
+      b->victim = (gint) n - 1;
+      ok = measure_detection (b, line, TRUE);
+    }
+  json_bool (line, "converged", b->converged_at != 0);
+  json_double (line, "wall_s", (double) (g_get_monotonic_time () - wall0) / SEC, "%.1f");
+  json_end (line);
+  bench_free (b);
+  return ok;
+}
+
+static gboolean
+run_w7_pause (guint n, const char *profile, double pause_seconds, double minutes)
+{
+  Bench *b = bench_new ("W7", n, profile, TRUE);
+  gint64 wall0 = g_get_monotonic_time ();
+  gboolean ok = bench_converge (b, NULL);
+  g_autofree char *paused_name = node_name (n - 1);
+  GString *line = NULL;
+  gint64 total = (gint64) (minutes * 60 * SEC), before = MIN (10 * SEC, total / 4);
+  gint64 pause = (gint64) (pause_seconds * SEC);
+
+  if (ok)
+    {
+      bench_run_until (b, NULL, 5 * SEC);
+      b->paused = (gint) n - 1;
+      b->counting = TRUE;
+      bench_run_until (b, NULL, before);
+      gossip_memory_network_set_paused (b->network, paused_name, TRUE);
+      bench_run_until (b, NULL, pause);
+      gossip_memory_network_set_paused (b->network, paused_name, FALSE);
+      bench_run_until (b, NULL, MAX (total - before - pause, 0));
+      b->counting = FALSE;
+      dump_counters (b, "after the pause");
+      g_printerr ("W7 n=%u %s: node %u cut off for %.1f s: %" G_GUINT64_FORMAT
+                  " false suspect, %" G_GUINT64_FORMAT " false dead (%" G_GUINT64_FORMAT
+                  " seen by the paused node); paused node suspected %" G_GUINT64_FORMAT
+                  " times, declared dead %" G_GUINT64_FORMAT " times\n",
+                  n, profile, n - 1, pause_seconds, b->false_suspect, b->false_dead,
+                  b->false_by_paused, b->paused_suspected, b->paused_dead);
+    }
+  line = json_begin (b, "W7");
+  w7_fields (b, line, "pause", 0.0, minutes);
+  json_double (line, "pause_s", pause_seconds, "%.2f");
+  json_uint (line, "false_seen_by_paused", b->false_by_paused);
+  json_uint (line, "paused_suspected", b->paused_suspected);
+  json_uint (line, "paused_dead", b->paused_dead);
+  json_bool (line, "paused_declared_dead", b->paused_dead > 0);
+  if (ok)
+    {
+      /* A real failure of another node, no loss. */
+      b->victim = 1;
+      ok = measure_detection (b, line, TRUE);
+    }
+  json_bool (line, "converged", b->converged_at != 0);
+  json_double (line, "wall_s", (double) (g_get_monotonic_time () - wall0) / SEC, "%.1f");
+  json_end (line);
+  bench_free (b);
+  return ok;
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *workload;
+  guint n;
+  const char *profile;
+  gint seed; /* W7: repeats differ by their seed */
+} Run;
+
+static gboolean
+run_one (const Run *run, double idle_seconds, double loss_minutes)
+{
+  g_printerr ("%s n=%u %s: starting\n", run->workload, run->n, run->profile);
+  if (g_str_equal (run->workload, "W1"))
+    return run_w1 (run->n, run->profile);
+  if (g_str_equal (run->workload, "W3"))
+    return run_w3 (run->n, run->profile);
+  if (g_str_equal (run->workload, "W4"))
+    return run_w4 (run->n, run->profile, idle_seconds);
+  /* W7: two separate clusters, so one variant's counts are not the other's. */
+  {
+    gboolean loss_ok = run_w7_loss (run->n, run->profile, opt_loss, loss_minutes);
+    gboolean pause_ok = run_w7_pause (run->n, run->profile, opt_pause_seconds, loss_minutes);
+
+    return loss_ok && pause_ok;
+  }
+}
+
+/* Runs @run in a child process (this program with --one); the child writes
+ * to our stdout and stderr. */
+static gboolean
+run_child (const char *self, const Run *run, double idle_seconds, double loss_minutes)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) argv = NULL;
+  char n[16], idle[G_ASCII_DTOSTR_BUF_SIZE], minutes[G_ASCII_DTOSTR_BUF_SIZE],
+      loss[G_ASCII_DTOSTR_BUF_SIZE], pause[G_ASCII_DTOSTR_BUF_SIZE], seed[16];
+  int status;
+
+  g_snprintf (n, sizeof n, "%u", run->n);
+  g_snprintf (seed, sizeof seed, "%d", run->seed);
+  g_ascii_dtostr (idle, sizeof idle, idle_seconds);
+  g_ascii_dtostr (minutes, sizeof minutes, loss_minutes);
+  g_ascii_dtostr (loss, sizeof loss, opt_loss);
+  g_ascii_dtostr (pause, sizeof pause, opt_pause_seconds);
+  g_strv_builder_add_many (builder, self, "--one", "--workload", run->workload, "--nodes", n,
+                           "--profile", run->profile, "--idle-seconds", idle, "--loss-minutes",
+                           minutes, "--loss", loss, "--pause-seconds", pause, "--seed", seed, NULL);
+  if (opt_compressor != NULL)
+    g_strv_builder_add_many (builder, "--compressor", opt_compressor, NULL);
+  if (opt_cipher != NULL)
+    g_strv_builder_add_many (builder, "--cipher", opt_cipher, NULL);
+  if (opt_quick)
+    g_strv_builder_add (builder, "--quick");
+  if (opt_counters)
+    g_strv_builder_add (builder, "--counters");
+  argv = g_strv_builder_end (builder);
+  fflush (stdout);
+  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    {
+      g_printerr ("%s n=%u %s: %s\n", run->workload, run->n, run->profile, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Splits a comma list, checking each item against @known (NULL: a size). */
+static GPtrArray *
+parse_list (const char *text, const char *const *known, const char *what, GError **error)
+{
+  g_auto (GStrv) items = g_strsplit (text, ",", -1);
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      const char *item = g_strstrip (items[i]);
+      guint64 value;
+
+      if (*item == '\0')
+        continue;
+      if (known != NULL)
+        {
+          guint k;
+
+          for (k = 0; known[k] != NULL && g_ascii_strcasecmp (known[k], item) != 0; k++)
+            ;
+          if (known[k] == NULL)
+            {
+              g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "unknown %s \"%s\"",
+                           what, item);
+              g_ptr_array_unref (out);
+              return NULL;
+            }
+          g_ptr_array_add (out, (gpointer) known[k]);
+        }
+      else if (!g_ascii_string_to_unsigned (item, 10, 3, 4096, &value, NULL))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "%s \"%s\" is not a number from 3 to 4096", what, item);
+          g_ptr_array_unref (out);
+          return NULL;
+        }
+      else
+        g_ptr_array_add (out, GUINT_TO_POINTER ((guint) value));
+    }
+  if (out->len == 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "no %s given", what);
+      g_ptr_array_unref (out);
+      return NULL;
+    }
+  return out;
+}
+
+/* Hundreds of nodes each keep sockets open. */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (
+      "- W1 join convergence, W3 failure detection, W4 idle cost, W7 false positives");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) workloads = NULL, sizes = NULL, profiles = NULL;
+  g_autoptr (GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
+  g_autofree char *self = NULL;
+  double idle_seconds, loss_minutes;
+  gboolean ok = TRUE;
+
+  g_option_context_add_main_entries (context, options, NULL);
+  g_option_context_set_description (
+      context, "Figures go to stdout, one JSON object per line; progress to stderr.\n"
+               "Sockets are on 127.0.0.1; W7 uses the memory transport in virtual time.\n"
+               "N=256 is not in the default list: ask for it with --nodes 256.\n");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("bench-cluster: %s\n", error->message);
+      return 2;
+    }
+  idle_seconds = opt_idle_seconds >= 0 ? opt_idle_seconds : opt_quick ? 2.0 : 60.0;
+  loss_minutes = opt_loss_minutes >= 0 ? opt_loss_minutes : opt_quick ? 0.25 : 2.0;
+  if (idle_seconds <= 0 || idle_seconds > 3600 || loss_minutes <= 0 || loss_minutes > 600
+      || opt_loss < 0 || opt_loss >= 1 || opt_pause_seconds <= 0 || opt_pause_seconds > 600)
+    {
+      g_printerr ("bench-cluster: --idle-seconds and --loss-minutes must be positive (at most "
+                  "3600 s and 600 min), --loss in [0, 1), --pause-seconds in (0, 600]\n");
+      return 2;
+    }
+  workloads = parse_list (opt_workloads ? opt_workloads : "W1,W3,W4,W7", known_workloads,
+                          "workload", &error);
+  sizes = workloads ? parse_list (opt_nodes   ? opt_nodes
+                                  : opt_quick ? "4"
+                                              : "16,64",
+                                  NULL, "node count", &error)
+                    : NULL;
+  profiles = sizes ? parse_list (opt_profiles ? opt_profiles : "lan,local", known_profiles,
+                                 "profile", &error)
+                   : NULL;
+  if (profiles == NULL)
+    {
+      g_printerr ("bench-cluster: %s\n", error->message);
+      return 2;
+    }
+  if (opt_repeat < 1 || opt_repeat > 1000)
+    {
+      g_printerr ("bench-cluster: --repeat must be from 1 to 1000\n");
+      return 2;
+    }
+  for (guint w = 0; w < workloads->len; w++)
+    for (guint s = 0; s < sizes->len; s++)
+      for (guint p = 0; p < profiles->len; p++)
+        for (gint r = 0; r < opt_repeat; r++)
+          {
+            Run run = { workloads->pdata[w], GPOINTER_TO_UINT (sizes->pdata[s]), profiles->pdata[p],
+                        opt_seed + r };
+            g_array_append_val (runs, run);
+          }
+
+  raise_fd_limit ();
+  if (opt_one && runs->len != 1)
+    {
+      g_printerr ("bench-cluster: --one runs exactly one workload, size and profile\n");
+      return 2;
+    }
+  if (runs->len == 1)
+    {
+      for (guint i = 0; i < runs->len; i++)
+        ok &= run_one (&g_array_index (runs, Run, i), idle_seconds, loss_minutes);
+      return ok ? 0 : 1;
+    }
+  self = g_file_read_link ("/proc/self/exe", &error);
+  if (self == NULL)
+    {
+      g_printerr ("bench-cluster: %s\n", error->message);
+      return 1;
+    }
+  for (guint i = 0; i < runs->len; i++)
+    ok &= run_child (self, &g_array_index (runs, Run, i), idle_seconds, loss_minutes);
+  return ok ? 0 : 1;
+}
