@@ -217,10 +217,11 @@ test_trailing_bytes_are_rejected (void)
   g_autoptr (GVariant) msg = message (10, TRUE);
   g_autoptr (GBytes) frame = gossip_pipeline_encode (p, msg, NULL);
   gsize len;
-  g_autofree guint8 *longer = g_malloc0 (g_bytes_get_size (frame) + 3);
+  const guint8 *data = g_bytes_get_data (frame, &len);
+  g_autofree guint8 *longer = g_malloc0 (len + 3);
   g_autoptr (GError) error = NULL;
 
-  memcpy (longer, g_bytes_get_data (frame, &len), len);
+  memcpy (longer, data, len);
   g_assert_null (gossip_pipeline_decode (p, longer, len + 3, &error));
   g_assert_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_TRAILING);
 }
