@@ -133,6 +133,9 @@ struct _GossipCluster
   GHashTable *pending; /* seq -> GossipPending */
   guint64 next_seq;
   gint64 last_digest_sync;
+  char *digest; /* cached membership digest, valid for digest_generation */
+  guint digest_generation;
+  guint digest_members;
 
   guint gossip_timer, fanout_timer, push_pull_timer, reconnect_timer, reap_timer;
 

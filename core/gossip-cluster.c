@@ -448,6 +448,7 @@ gossip_cluster_finalize (GObject *object)
   g_clear_pointer (&self->rand, g_rand_free);
   g_free (self->node_id);
   g_free (self->advertise_address);
+  g_free (self->digest);
   g_strfreev (self->seeds);
   G_OBJECT_CLASS (gossip_cluster_parent_class)->finalize (object);
 }
@@ -1004,8 +1005,17 @@ gossip_cluster_get_n_alive (GossipCluster *self)
 char *
 gossip_cluster_get_membership_digest (GossipCluster *self)
 {
-  g_autoptr (GPtrArray) nodes = gossip_cluster_list_nodes (self);
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GPtrArray) nodes = NULL;
+  g_autoptr (GChecksum) sum = NULL;
+  guint generation = _gossip_node_get_generation ();
+
+  /* Every ack carries the digest: recompute only after a change (any node
+   * state or incarnation in the process, or a member removed). */
+  if (self->digest != NULL && self->digest_generation == generation
+      && self->digest_members == g_hash_table_size (self->members))
+    return g_strdup (self->digest);
+  nodes = gossip_cluster_list_nodes (self);
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
 
   for (guint i = 0; i < nodes->len; i++)
     {
@@ -1015,7 +1025,11 @@ gossip_cluster_get_membership_digest (GossipCluster *self)
                              gossip_node_get_state (n), gossip_node_get_incarnation (n));
       g_checksum_update (sum, (const guchar *) line, -1);
     }
-  return g_strndup (g_checksum_get_string (sum), 16);
+  g_free (self->digest);
+  self->digest = g_strndup (g_checksum_get_string (sum), 16);
+  self->digest_generation = generation;
+  self->digest_members = g_hash_table_size (self->members);
+  return g_strdup (self->digest);
 }
 
 /** gossip_cluster_get_config: @cluster: a cluster. Returns: (transfer none): its settings */

@@ -11,5 +11,6 @@ void _gossip_node_set_state (GossipNode *node, GossipNodeState state, gint64 now
 void _gossip_node_set_incarnation (GossipNode *node, guint64 incarnation);
 void _gossip_node_set_versions (GossipNode *node, guint protocol_version, const char *app_version);
 void _gossip_node_set_metadata (GossipNode *node, GVariant *metadata);
+guint _gossip_node_get_generation (void);
 
 G_END_DECLS

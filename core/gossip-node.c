@@ -173,11 +173,28 @@ _gossip_node_set_address (GossipNode *node, const char *address)
   g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_ADDRESS]);
 }
 
+/* Bumped on every change of a node's state or incarnation in this process,
+ * so a cluster can tell cheaply that its membership digest is still valid. */
+static gint generation = 1;
+
+guint
+_gossip_node_get_generation (void)
+{
+  return (guint) g_atomic_int_get (&generation);
+}
+
+static void
+bump_generation (void)
+{
+  g_atomic_int_inc (&generation);
+}
+
 void
 _gossip_node_set_state (GossipNode *node, GossipNodeState state, gint64 now_wall)
 {
   if (node->state == state)
     return;
+  bump_generation ();
   node->state = state;
   node->state_changed_at = now_wall;
   g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_STATE]);
@@ -188,6 +205,7 @@ _gossip_node_set_incarnation (GossipNode *node, guint64 incarnation)
 {
   if (node->incarnation == incarnation)
     return;
+  bump_generation ();
   node->incarnation = incarnation;
   g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_INCARNATION]);
 }

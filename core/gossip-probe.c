@@ -183,7 +183,12 @@ probe_failed (gpointer data)
   _gossip_awareness_apply_delta (self->awareness, delta);
   self->counters[GOSSIP_COUNTER_PROBE_FAILURES]++;
   _gossip_cluster_remove_pending (self, probe->seq);
-  if (m != NULL && gossip_node_get_state (m->node) == GOSSIP_NODE_STATE_ALIVE)
+  /* A target already suspect (we heard it by gossip) gets our failed probe
+   * as an independent confirmation, which shortens its suspicion timeout
+   * (Lifeguard; memberlist's suspectNode does the same). */
+  if (m != NULL
+      && (gossip_node_get_state (m->node) == GOSSIP_NODE_STATE_ALIVE
+          || gossip_node_get_state (m->node) == GOSSIP_NODE_STATE_SUSPECT))
     _gossip_membership_suspect (self, m);
 }
 
