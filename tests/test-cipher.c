@@ -13,18 +13,36 @@
 #include "gossip/gossip-cipher.h"
 
 #ifndef GOSSIP_TEST_DEFAULT_CIPHERS
-#define GOSSIP_TEST_DEFAULT_CIPHERS "aes-gcm"
+#define GOSSIP_TEST_DEFAULT_CIPHERS "aes-gcm chacha20-poly1305"
 #endif
 
 /* The size of a frame header, which is what a node authenticates as
  * associated data. */
 #define AD_SIZE 12
 
+/* What is known of particular ciphers beyond the common contract: the wire
+ * ids are fixed by gossip-cipher.h, and the key sizes by the algorithms. */
+typedef struct
+{
+  const char *name;
+  guint8 wire_id;
+  const gsize *key_sizes; /* 0-terminated */
+} CipherFacts;
+
+static const gsize aes_gcm_key_sizes[] = { 16, 24, 32, 0 };
+static const gsize chacha20_poly1305_key_sizes[] = { 32, 0 };
+
+static const CipherFacts known_ciphers[] = {
+  { "aes-gcm", 1, aes_gcm_key_sizes },
+  { "chacha20-poly1305", 2, chacha20_poly1305_key_sizes },
+};
+
 typedef struct
 {
   char *name;
   GossipPlugin *plugin;
   const GossipCipherVTable *vtable;
+  const CipherFacts *facts; /* NULL for a cipher this suite has no facts about */
   char *load_error;
 } CipherUnderTest;
 
@@ -213,6 +231,15 @@ test_loads_as_a_cipher_plugin (gconstpointer data)
   g_assert_cmpuint (c->vtable->nonce_size, >=, 12);
   g_assert_cmpuint (c->vtable->tag_size, >=, 12);
   g_assert_cmpuint (c->vtable->key_sizes[0], >=, 16);
+  if (c->facts != NULL)
+    {
+      gsize n = 0;
+
+      g_assert_cmpuint (c->vtable->wire_id, ==, c->facts->wire_id);
+      for (; c->facts->key_sizes[n] != 0; n++)
+        g_assert_cmpuint (c->vtable->key_sizes[n], ==, c->facts->key_sizes[n]);
+      g_assert_cmpuint (c->vtable->key_sizes[n], ==, 0);
+    }
 }
 
 static void
@@ -488,6 +515,9 @@ add_cipher_tests (GPtrArray *ciphers, const char *name)
   g_autofree char *load_path = g_strdup_printf ("/cipher/%s/loads-as-a-cipher-plugin", name);
 
   c->name = g_strdup (name);
+  for (guint i = 0; i < G_N_ELEMENTS (known_ciphers); i++)
+    if (strcmp (known_ciphers[i].name, name) == 0)
+      c->facts = &known_ciphers[i];
   c->plugin = gossip_plugin_load (GOSSIP_PLUGIN_KIND_CIPHER, name, NULL, &error);
   if (c->plugin == NULL)
     c->load_error = g_strdup (error->message);

@@ -13,7 +13,7 @@
 #include "gossip/gossip-compressor.h"
 
 #ifndef GOSSIP_TEST_DEFAULT_COMPRESSORS
-#define GOSSIP_TEST_DEFAULT_COMPRESSORS "snappy zlib"
+#define GOSSIP_TEST_DEFAULT_COMPRESSORS "snappy zlib zstd lz4"
 #endif
 
 #define KiB 1024
@@ -34,12 +34,21 @@ static const int snappy_accepted[] = { GOSSIP_COMPRESSOR_LEVEL_DEFAULT };
 static const int snappy_refused[] = { 3, 0, 1, -2 };
 static const int zlib_accepted[] = { GOSSIP_COMPRESSOR_LEVEL_DEFAULT, 0, 1, 5, 9 };
 static const int zlib_refused[] = { 10, -2, 100, G_MININT, G_MAXINT };
+/* zstd's own 0 (its default again) and negative "fast" levels are refused. */
+static const int zstd_accepted[] = { GOSSIP_COMPRESSOR_LEVEL_DEFAULT, 1, 3, 19, 22 };
+static const int zstd_refused[] = { 0, -2, -5, 23, 100, G_MININT, G_MAXINT };
+/* -1 is fast LZ4; 1 to 12 are LZ4HC levels. */
+static const int lz4_accepted[] = { GOSSIP_COMPRESSOR_LEVEL_DEFAULT, 1, 9, 12 };
+static const int lz4_refused[] = { 0, -2, 13, 65537, G_MININT, G_MAXINT };
 
 static const CompressorFacts known_compressors[] = {
   { "snappy", 1, snappy_accepted, G_N_ELEMENTS (snappy_accepted), snappy_refused,
     G_N_ELEMENTS (snappy_refused) },
   { "zlib", 2, zlib_accepted, G_N_ELEMENTS (zlib_accepted), zlib_refused,
     G_N_ELEMENTS (zlib_refused) },
+  { "zstd", 3, zstd_accepted, G_N_ELEMENTS (zstd_accepted), zstd_refused,
+    G_N_ELEMENTS (zstd_refused) },
+  { "lz4", 4, lz4_accepted, G_N_ELEMENTS (lz4_accepted), lz4_refused, G_N_ELEMENTS (lz4_refused) },
 };
 
 typedef struct
