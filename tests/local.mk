@@ -26,7 +26,7 @@ tests_test_membership_LDADD = $(TEST_LDADD)
 # docs/PLUGINS.md's out-of-tree example, built against an installed copy.
 TESTS += tests/test-out-of-tree.sh
 EXTRA_DIST += tests/test-out-of-tree.sh examples/out-of-tree-plugin/Makefile \
-	examples/out-of-tree-plugin/gossip-compress-lz4.c
+	examples/out-of-tree-plugin/gossip-compress-lz4-example.c
 
 # Whole clusters on loopback sockets with msgpack + snappy + AES-GCM.
 check_PROGRAMS += tests/test-cluster-sockets

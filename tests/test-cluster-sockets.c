@@ -17,12 +17,8 @@
       "100ms", "gossip", "interval", "50ms", "health", "reconnect_interval", "500ms"
 
 static const char *const fast_secure[] = {
-  FAST,
-  "plugins", "compressor", "snappy",
-  "compression", "min_size", "64",
-  "plugins", "cipher", "aes-gcm",
-  "security", "key", KEY_A,
-  NULL,
+  FAST,      "plugins", "compressor", "snappy",   "compression", "min_size", "64",
+  "plugins", "cipher",  "aes-gcm",    "security", "key",         KEY_A,      NULL,
 };
 
 static gboolean
@@ -138,8 +134,8 @@ test_wrong_key_cannot_join (void)
 {
   g_autoptr (Harness) h = harness_new (1, FALSE, fast_secure);
   g_autoptr (GError) error = NULL;
-  const char *const other_key[] = { "security", "key", KEY_B, "transport", "io_timeout", "1s",
-                                    NULL };
+  const char *const other_key[]
+      = { "security", "key", KEY_B, "transport", "io_timeout", "1s", NULL };
   const char *via[] = { NULL, NULL };
 
   g_ptr_array_set_size (h->nodes, 2);
@@ -157,8 +153,8 @@ test_plaintext_node_cannot_join_an_encrypted_cluster (void)
 {
   g_autoptr (Harness) h = harness_new (1, FALSE, fast_secure);
   g_autoptr (GError) error = NULL;
-  const char *const plaintext[] = { "plugins", "cipher", "", "security", "key", "",
-                                    "transport", "io_timeout", "1s", NULL };
+  const char *const plaintext[]
+      = { "plugins", "cipher", "", "security", "key", "", "transport", "io_timeout", "1s", NULL };
   const char *via[] = { NULL, NULL };
 
   g_ptr_array_set_size (h->nodes, 2);
@@ -189,7 +185,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster-sockets/crash-is-detected-and-restart-rejoins",
                    test_crash_is_detected_and_restart_rejoins);
   g_test_add_func ("/cluster-sockets/graceful-leave", test_graceful_leave_over_sockets);
-  g_test_add_func ("/cluster-sockets/reliable-only-mode-over-tcp", test_reliable_only_mode_over_tcp);
+  g_test_add_func ("/cluster-sockets/reliable-only-mode-over-tcp",
+                   test_reliable_only_mode_over_tcp);
   g_test_add_func ("/cluster-sockets/wrong-key-cannot-join", test_wrong_key_cannot_join);
   g_test_add_func ("/cluster-sockets/plaintext-node-cannot-join-an-encrypted-cluster",
                    test_plaintext_node_cannot_join_an_encrypted_cluster);

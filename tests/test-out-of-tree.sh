@@ -35,13 +35,13 @@ fi
 
 cp -R "$srcdir/examples/out-of-tree-plugin" "$tmp/src"
 if PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C "$tmp/src" >"$tmp/build.log" 2>&1 \
-   && [ -f "$tmp/src/gossip-compress-lz4.so" ]; then
+   && [ -f "$tmp/src/gossip-compress-lz4-example.so" ]; then
   ok "example plugin builds with pkg-config gossip-1.0"
 else
   not_ok "example plugin builds with pkg-config gossip-1.0" "$tmp/build.log"
 fi
 
-if GOSSIP_TEST_COMPRESSORS="$tmp/src/gossip-compress-lz4.so" \
+if GOSSIP_TEST_COMPRESSORS="$tmp/src/gossip-compress-lz4-example.so" \
    "$builddir/tests/test-compressor" >"$tmp/suite.log" 2>&1; then
   ok "example plugin loads by path and passes the compressor conformance suite"
 else

@@ -1,13 +1,15 @@
-/* gossip-compress-lz4.c: a compressor plugin built outside libgossip's tree.
+/* gossip-compress-lz4-example.c: a compressor plugin built outside libgossip's tree.
  *
- * It is the example docs/PLUGINS.md walks through, and a usable plugin: LZ4
- * block compression through liblz4, each block preceded by its decompressed
- * length (4 bytes, big-endian) so that the decoder can refuse a block that
- * claims more than the caller allows before it allocates anything.
+ * It is the example docs/PLUGINS.md walks through: LZ4 block compression
+ * through liblz4, each block preceded by its decompressed length (4 bytes,
+ * big-endian) so that the decoder can refuse a block that claims more than
+ * the caller allows before it allocates anything.  libgossip ships its own
+ * "lz4" plugin; this one shows how a third party builds a plugin against the
+ * installed library, under its own name and a third-party wire id.
  *
  * Build against an installed libgossip:
  *   make            (uses pkg-config gossip-1.0 liblz4)
- * then put the directory in [plugins] path and set [plugins] compressor=lz4,
+ * then put the directory in [plugins] path and set [plugins] compressor=lz4-example,
  * or give the .so's absolute path as the compressor.
  */
 #include <string.h>
@@ -135,6 +137,6 @@ static const GossipCompressorVTable lz4_vtable = {
   .decompress = lz4_decompress,
 };
 
-GOSSIP_PLUGIN_DEFINE (GOSSIP_PLUGIN_KIND_COMPRESSOR, "lz4", "1.0",
+GOSSIP_PLUGIN_DEFINE (GOSSIP_PLUGIN_KIND_COMPRESSOR, "lz4-example", "1.0",
                       "LZ4 block compression through liblz4 (the out-of-tree example)", NULL,
                       &lz4_vtable);
