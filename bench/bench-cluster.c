@@ -51,6 +51,7 @@ static gdouble opt_pause_seconds = 2.0;
 static char *opt_compressor = NULL;
 static char *opt_cipher = NULL;
 static gint opt_seed = 1;
+static char **opt_settings = NULL;
 static gint opt_repeat = 1;
 static gboolean opt_counters = FALSE;
 static gboolean opt_quick = FALSE;
@@ -78,6 +79,9 @@ static const GOptionEntry options[]
           "Cipher plugin for every node, with a random 256-bit key (default none)", "NAME" },
         { "seed", 0, 0, G_OPTION_ARG_INT, &opt_seed,
           "W7: seed of the network and the nodes (default 1)", "N" },
+        { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_settings,
+          "Extra setting for every node, e.g. transport.max_connections=1024 (repeatable)",
+          "GROUP.KEY=VALUE" },
         { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat,
           "Run every (workload, N, profile) this many times, one line each (default 1)", "R" },
         { "counters", 0, 0, G_OPTION_ARG_NONE, &opt_counters,
@@ -294,7 +298,7 @@ percentile_ms (GArray *values, double p)
 /* ---- JSON output -------------------------------------------------------- */
 
 /* Every name and string printed is the program's own or a plugin name
- * (letters, digits, '-', '_', '.'), so nothing needs escaping. */
+ * (letters, digits, '-', '_', '.'); only --set text is escaped. */
 static GString *
 json_begin (Bench *b, const char *workload)
 {
@@ -307,6 +311,14 @@ json_begin (Bench *b, const char *workload)
                           workload, b->n, b->profile, b->virtual_time ? "memory" : "socket",
                           opt_compressor ? opt_compressor : "none",
                           opt_cipher ? opt_cipher : "none");
+  /* Settings given with --set must show with the figures they changed. */
+  if (opt_settings != NULL)
+    {
+      g_autofree char *joined = g_strjoinv (";", opt_settings);
+      g_autofree char *escaped = g_strescape (joined, NULL);
+
+      g_string_append_printf (line, ",\"set\":\"%s\"", escaped);
+    }
   return line;
 }
 
@@ -510,6 +522,27 @@ set_all (GossipConfig *config, const char *const (*settings)[3], guint n, GError
   return TRUE;
 }
 
+/* The --set GROUP.KEY=VALUE settings. */
+static gboolean
+apply_extra_settings (GossipConfig *config, GError **error)
+{
+  for (guint k = 0; opt_settings != NULL && opt_settings[k] != NULL; k++)
+    {
+      g_auto (GStrv) kv = g_strsplit (opt_settings[k], "=", 2);
+      g_auto (GStrv) gk = g_strsplit (kv[0], ".", 2);
+
+      if (kv[1] == NULL || gk[0] == NULL || gk[1] == NULL)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--set %s: expected GROUP.KEY=VALUE", opt_settings[k]);
+          return FALSE;
+        }
+      if (!gossip_config_set_value (config, gk[0], gk[1], kv[1], error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static GossipCluster *
 start_node (Bench *b, guint i, GError **error)
 {
@@ -530,6 +563,8 @@ start_node (Bench *b, guint i, GError **error)
   GossipCluster *cluster;
 
   if (!set_all (config, settings, G_N_ELEMENTS (settings), error))
+    return NULL;
+  if (!apply_extra_settings (config, error))
     return NULL;
   cluster = b->virtual_time ? gossip_cluster_new_with_clock (config, b->clock, error)
                             : gossip_cluster_new (config, error);
@@ -652,9 +687,10 @@ join_done (GObject *source, GAsyncResult *result, gpointer data)
 
   if (gossip_cluster_join_finish (GOSSIP_CLUSTER (source), result, &error) == 0)
     {
-      b->joins_failed++;
-      g_printerr ("%s n=%u %s: join failed: %s\n", b->workload, b->n, b->profile,
-                  error ? error->message : "no node joined");
+      /* The first few tell why; bench_converge reports the count. */
+      if (b->joins_failed++ < 3)
+        g_printerr ("%s n=%u %s: join failed: %s\n", b->workload, b->n, b->profile,
+                    error ? error->message : "no node joined");
     }
   b->joins_pending--;
   bench_poke (b);
@@ -692,9 +728,27 @@ bench_converge (Bench *b, gint64 *join_started)
   /* The joins' own callbacks come shortly after; wait so none is left. */
   bench_run_until (b, joins_done, JOIN_DONE_DEADLINE);
   if (!ok)
-    g_printerr ("%s n=%u %s: not converged after %.0f s (%u of %u nodes list %u alive)\n",
-                b->workload, b->n, b->profile, (double) CONVERGE_DEADLINE / SEC, b->n_converged,
-                b->n_running, b->n_expected);
+    {
+      guint lo = G_MAXUINT, hi = 0, suspect = 0, dead = 0;
+
+      /* How far the views got, to tell slow gossip from false suspicions. */
+      for (guint i = 0; i < b->n; i++)
+        if (bench_node (b, i) != NULL)
+          {
+            guint alive = gossip_cluster_get_n_alive (bench_node (b, i));
+
+            lo = MIN (lo, alive);
+            hi = MAX (hi, alive);
+            suspect += gossip_cluster_count_nodes_in_state (bench_node (b, i),
+                                                            GOSSIP_NODE_STATE_SUSPECT);
+            dead += gossip_cluster_count_nodes_in_state (bench_node (b, i), GOSSIP_NODE_STATE_DEAD);
+          }
+      g_printerr ("%s n=%u %s: not converged after %.0f s: %u of %u nodes list %u alive, the "
+                  "views list %u to %u alive, %u suspect and %u dead entries in all; %u of %u "
+                  "joins failed\n",
+                  b->workload, b->n, b->profile, (double) CONVERGE_DEADLINE / SEC, b->n_converged,
+                  b->n_running, b->n_expected, lo, hi, suspect, dead, b->joins_failed, b->n - 1);
+    }
   return ok;
 }
 
@@ -705,7 +759,9 @@ run_w1 (guint n, const char *profile)
 {
   Bench *b = bench_new ("W1", n, profile, FALSE);
   gint64 started = 0;
+  double cpu0 = cpu_seconds ();
   gboolean ok = bench_converge (b, &started);
+  double cpu = cpu_seconds () - cpu0;
   GString *line = json_begin (b, "W1");
   double converge_ms = ok ? (double) (b->converged_at - started) / 1000.0 : NAN;
 
@@ -715,6 +771,10 @@ run_w1 (guint n, const char *profile)
   json_double (line, "bytes_per_node", ok ? (double) b->bytes_at_converge / n : NAN, "%.0f");
   json_uint (line, "joins_failed", b->joins_failed);
   json_uint (line, "nodes_converged", b->n_converged);
+  /* Start-up, join and convergence, up to the joins' last callback: tells
+   * whether one process could keep up with all N nodes. */
+  json_double (line, "cpu_s", cpu, "%.2f");
+  json_double (line, "wall_s", (double) (g_get_monotonic_time () - started) / SEC, "%.2f");
   json_end (line);
   g_printerr ("W1 n=%u %s: %s in %.1f ms, %.1f frames and %.0f bytes sent per node\n", n, profile,
               ok ? "converged" : "NOT converged", converge_ms, (double) b->frames_at_converge / n,
@@ -1032,6 +1092,8 @@ run_child (const char *self, const Run *run, double idle_seconds, double loss_mi
     g_strv_builder_add (builder, "--quick");
   if (opt_counters)
     g_strv_builder_add (builder, "--counters");
+  for (guint k = 0; opt_settings != NULL && opt_settings[k] != NULL; k++)
+    g_strv_builder_add_many (builder, "--set", opt_settings[k], NULL);
   argv = g_strv_builder_end (builder);
   fflush (stdout);
   if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error)
@@ -1150,6 +1212,15 @@ main (int argc, char **argv)
       g_printerr ("bench-cluster: %s\n", error->message);
       return 2;
     }
+  {
+    g_autoptr (GossipConfig) check = gossip_config_new ();
+
+    if (!apply_extra_settings (check, &error))
+      {
+        g_printerr ("bench-cluster: %s\n", error->message);
+        return 2;
+      }
+  }
   if (opt_repeat < 1 || opt_repeat > 1000)
     {
       g_printerr ("bench-cluster: --repeat must be from 1 to 1000\n");
