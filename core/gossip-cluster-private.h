@@ -190,7 +190,8 @@ void _gossip_probe_forget (GossipCluster *self, const char *id);
 /* gossip-pushpull.c */
 void _gossip_pushpull_start (GossipCluster *self);
 void _gossip_pushpull_stop (GossipCluster *self);
-void _gossip_pushpull_handle_request (GossipCluster *self, const GossipMsg *msg);
+void _gossip_pushpull_handle_request (GossipCluster *self, const GossipMsg *msg,
+                                      const char *reply_to);
 void _gossip_pushpull_sync_with (GossipCluster *self, const char *address);
 gint64 _gossip_pushpull_scale (gint64 interval, guint n);
 void _gossip_pushpull_join_async (GossipCluster *self, const char *const *addresses,

@@ -359,7 +359,10 @@ on_transport_received (gpointer user_data, GossipTransportPath path, const char 
       _gossip_membership_handle_update (self, &msg.update);
       break;
     case GOSSIP_MSG_PUSH_PULL:
-      _gossip_pushpull_handle_request (self, &msg);
+      /* Answer on the connection the request came on: a join storm then
+       * costs the contacted node one connection per joiner, not two. */
+      _gossip_pushpull_handle_request (
+          self, &msg, path == GOSSIP_TRANSPORT_PATH_RELIABLE ? from : msg.from_address);
       break;
     case GOSSIP_MSG_GOSSIP:
       break;

@@ -202,30 +202,30 @@ start_exchange (GossipCluster *self, const char *address, JoinState *join)
 /* Incoming push-pulls */
 
 static void
-refuse (GossipCluster *self, const GossipMsg *msg, GossipClusterError code, const char *reason)
+refuse (GossipCluster *self, const GossipMsg *msg, const char *reply_to, GossipClusterError code,
+        const char *reason)
 {
-  _gossip_cluster_send (self, msg->from_address,
-                        _gossip_msg_refuse (msg->seq, self->node_id, code, reason), TRUE, FALSE,
-                        NULL, NULL);
+  _gossip_cluster_send (self, reply_to, _gossip_msg_refuse (msg->seq, self->node_id, code, reason),
+                        TRUE, FALSE, NULL, NULL);
 }
 
 void
-_gossip_pushpull_handle_request (GossipCluster *self, const GossipMsg *msg)
+_gossip_pushpull_handle_request (GossipCluster *self, const GossipMsg *msg, const char *reply_to)
 {
   if (msg->protocol_version < GOSSIP_PROTOCOL_VERSION_MIN)
     {
       g_autofree char *why = g_strdup_printf (
           "protocol version %u is too old; this node needs %u to %u", msg->protocol_version,
           GOSSIP_PROTOCOL_VERSION_MIN, GOSSIP_PROTOCOL_VERSION);
-      refuse (self, msg, GOSSIP_CLUSTER_ERROR_VERSION_MISMATCH, why);
+      refuse (self, msg, reply_to, GOSSIP_CLUSTER_ERROR_VERSION_MISMATCH, why);
       return;
     }
   if (g_strcmp0 (msg->from, self->node_id) == 0)
     {
       if (g_strcmp0 (msg->from_address, self->advertise_address) == 0)
-        refuse (self, msg, GOSSIP_CLUSTER_ERROR_SELF_JOIN, "a node cannot join itself");
+        refuse (self, msg, reply_to, GOSSIP_CLUSTER_ERROR_SELF_JOIN, "a node cannot join itself");
       else
-        refuse (self, msg, GOSSIP_CLUSTER_ERROR_ID_CONFLICT,
+        refuse (self, msg, reply_to, GOSSIP_CLUSTER_ERROR_ID_CONFLICT,
                 "this node already has that ID; give each node its own [cluster] node_id");
       return;
     }
@@ -235,14 +235,14 @@ _gossip_pushpull_handle_request (GossipCluster *self, const GossipMsg *msg)
       if (!self->version_check (self, msg->from, msg->app_version ? msg->app_version : "",
                                 self->version_check_data, &error))
         {
-          refuse (self, msg, GOSSIP_CLUSTER_ERROR_VERSION_MISMATCH,
+          refuse (self, msg, reply_to, GOSSIP_CLUSTER_ERROR_VERSION_MISMATCH,
                   error ? error->message : "application version refused");
           return;
         }
     }
   self->counters[GOSSIP_COUNTER_PUSH_PULLS]++;
   merge_members (self, msg->members, msg->from);
-  _gossip_cluster_send (self, msg->from_address,
+  _gossip_cluster_send (self, reply_to,
                         _gossip_msg_push_pull (GOSSIP_MSG_PUSH_PULL_REPLY, msg->seq, self->node_id,
                                                self->advertise_address, FALSE,
                                                GOSSIP_PROTOCOL_VERSION,
