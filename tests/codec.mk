@@ -5,6 +5,12 @@ TEST_DEFAULT_CODECS =
 if BUILD_MSGPACK
 TEST_DEFAULT_CODECS += msgpack
 endif
+if BUILD_MPACK
+TEST_DEFAULT_CODECS += mpack
+endif
+if BUILD_JSON
+TEST_DEFAULT_CODECS += json
+endif
 
 check_PROGRAMS += tests/test-codec
 TESTS += tests/test-codec
