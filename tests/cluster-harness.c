@@ -325,3 +325,10 @@ harness_dump (Harness *h)
       g_test_message ("%s", line->str);
     }
 }
+
+gboolean
+harness_all_see (Harness *h, gpointer see_state)
+{
+  HarnessSeeState *s = see_state;
+  return harness_all_see_state (h, s->subject, s->state);
+}

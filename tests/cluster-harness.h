@@ -41,3 +41,11 @@ GossipNodeState harness_state_of (Harness *h, guint observer, guint subject);
 gboolean harness_converged (Harness *h, gpointer n_alive);
 gboolean harness_all_see_state (Harness *h, guint subject, GossipNodeState state);
 void harness_dump (Harness *h);
+
+/* For harness_run_until: every running node other than @subject sees it in @state. */
+typedef struct
+{
+  guint subject;
+  GossipNodeState state;
+} HarnessSeeState;
+gboolean harness_all_see (Harness *h, gpointer see_state);

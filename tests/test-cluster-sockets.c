@@ -21,30 +21,11 @@ static const char *const fast_secure[] = {
   "plugins", "cipher",  "aes-gcm",    "security", "key",         KEY_A,      NULL,
 };
 
-static gboolean
-converged_n (Harness *h, gpointer n)
-{
-  return harness_converged (h, n);
-}
-
-typedef struct
-{
-  guint subject;
-  GossipNodeState state;
-} SeeState;
-
-static gboolean
-all_see (Harness *h, gpointer data)
-{
-  SeeState *s = data;
-  return harness_all_see_state (h, s->subject, s->state);
-}
-
 static void
 join_and_converge (Harness *h, guint n)
 {
   harness_join_all_to (h, 0);
-  if (!harness_run_until (h, converged_n, GUINT_TO_POINTER (n), 10 * SEC))
+  if (!harness_run_until (h, harness_converged, GUINT_TO_POINTER (n), 10 * SEC))
     {
       harness_dump (h);
       g_test_fail_printf ("%u nodes on sockets did not converge in 10 s", n);
@@ -69,19 +50,19 @@ static void
 test_crash_is_detected_and_restart_rejoins (void)
 {
   g_autoptr (Harness) h = harness_new (4, FALSE, fast_secure);
-  SeeState dead = { 3, GOSSIP_NODE_STATE_DEAD };
-  SeeState alive = { 3, GOSSIP_NODE_STATE_ALIVE };
+  HarnessSeeState dead = { 3, GOSSIP_NODE_STATE_DEAD };
+  HarnessSeeState alive = { 3, GOSSIP_NODE_STATE_ALIVE };
   const char *via[] = { NULL, NULL };
 
   join_and_converge (h, 4);
   harness_crash (h, 3);
-  g_assert_true (harness_run_until (h, all_see, &dead, 20 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &dead, 20 * SEC));
   /* Back on a new port (the old one is gone with its sockets). */
   harness_start_node (h, 3, NULL);
   via[0] = harness_address (h, 0);
   g_assert_cmpuint (harness_join (h, 3, via, NULL), ==, 1);
-  g_assert_true (harness_run_until (h, all_see, &alive, 10 * SEC));
-  g_assert_true (harness_run_until (h, converged_n, GUINT_TO_POINTER (4), 10 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &alive, 10 * SEC));
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (4), 10 * SEC));
 }
 
 static void
@@ -104,13 +85,13 @@ static void
 test_graceful_leave_over_sockets (void)
 {
   g_autoptr (Harness) h = harness_new (3, FALSE, fast_secure);
-  SeeState leaving = { 2, GOSSIP_NODE_STATE_LEAVING };
+  HarnessSeeState leaving = { 2, GOSSIP_NODE_STATE_LEAVING };
   gboolean left = FALSE;
 
   join_and_converge (h, 3);
   gossip_cluster_leave_async (harness_node (h, 2), NULL, leave_done, &left);
   g_assert_true (harness_run_until (h, flag_set, &left, 10 * SEC));
-  g_assert_true (harness_run_until (h, all_see, &leaving, 5 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &leaving, 5 * SEC));
   g_assert_cmpuint (h->transitions[GOSSIP_NODE_STATE_DEAD], ==, 0);
 }
 
@@ -119,14 +100,14 @@ test_reliable_only_mode_over_tcp (void)
 {
   const char *const settings[] = { FAST, "transport", "datagrams", "false", NULL };
   g_autoptr (Harness) h = harness_new (3, FALSE, settings);
-  SeeState dead = { 2, GOSSIP_NODE_STATE_DEAD };
+  HarnessSeeState dead = { 2, GOSSIP_NODE_STATE_DEAD };
 
   join_and_converge (h, 3);
   harness_run (h, 2 * SEC);
   g_assert_cmpuint (h->transitions[GOSSIP_NODE_STATE_SUSPECT], ==, 0);
   g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, 0), "acks-received"), >, 0);
   harness_crash (h, 2);
-  g_assert_true (harness_run_until (h, all_see, &dead, 20 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &dead, 20 * SEC));
 }
 
 static void

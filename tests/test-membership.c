@@ -12,17 +12,11 @@ static const char *const lan_profile[] = {
   "2s",     NULL,
 };
 
-static gboolean
-converged_n (Harness *h, gpointer n)
-{
-  return harness_converged (h, n);
-}
-
 static void
 join_and_converge (Harness *h, guint n, gint64 max_us)
 {
   harness_join_all_to (h, 0);
-  if (!harness_run_until (h, converged_n, GUINT_TO_POINTER (n), max_us))
+  if (!harness_run_until (h, harness_converged, GUINT_TO_POINTER (n), max_us))
     {
       harness_dump (h);
       g_test_fail_printf ("%u nodes did not converge within %" G_GINT64_FORMAT " us", n, max_us);
@@ -98,19 +92,6 @@ test_membership_digest_tells_when_views_converged (void)
   }
 }
 
-typedef struct
-{
-  guint subject;
-  GossipNodeState state;
-} SeeState;
-
-static gboolean
-all_see (Harness *h, gpointer data)
-{
-  SeeState *s = data;
-  return harness_all_see_state (h, s->subject, s->state);
-}
-
 static gboolean
 someone_suspects (Harness *h, gpointer data)
 {
@@ -121,7 +102,7 @@ static void
 test_crashed_node_is_suspected_then_declared_dead (void)
 {
   g_autoptr (Harness) h = harness_new (6, TRUE, lan_profile);
-  SeeState dead = { 5, GOSSIP_NODE_STATE_DEAD };
+  HarnessSeeState dead = { 5, GOSSIP_NODE_STATE_DEAD };
   gint64 crashed_at;
 
   join_and_converge (h, 6, 5 * SEC);
@@ -133,7 +114,7 @@ test_crashed_node_is_suspected_then_declared_dead (void)
   /* ...and everyone declares it dead within the suspicion bound
    * (suspicion_mult x max(1, log10 n) x probe_interval x max_timeout_mult,
    * plus a probe round each). */
-  g_assert_true (harness_run_until (h, all_see, &dead, 30 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &dead, 30 * SEC));
   g_assert_cmpint (harness_now (h) - crashed_at, <, 30 * SEC);
   g_assert_cmpuint (gossip_cluster_get_n_alive (harness_node (h, 0)), ==, 5);
 }
@@ -142,11 +123,11 @@ static void
 test_graceful_leave_is_seen_as_leaving_not_dead (void)
 {
   g_autoptr (Harness) h = harness_new (4, TRUE, lan_profile);
-  SeeState leaving = { 3, GOSSIP_NODE_STATE_LEAVING };
+  HarnessSeeState leaving = { 3, GOSSIP_NODE_STATE_LEAVING };
 
   join_and_converge (h, 4, 5 * SEC);
   gossip_cluster_leave_async (harness_node (h, 3), NULL, NULL, NULL);
-  g_assert_true (harness_run_until (h, all_see, &leaving, 5 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &leaving, 5 * SEC));
   harness_crash (h, 3);
   harness_run (h, 10 * SEC);
   g_assert_true (harness_all_see_state (h, 3, GOSSIP_NODE_STATE_LEAVING)
@@ -170,7 +151,7 @@ test_false_suspicion_is_refuted_with_higher_incarnation (void)
   g_autofree char *name = harness_node_name (3);
   GossipNode *self3;
   guint64 before;
-  SeeState alive = { 3, GOSSIP_NODE_STATE_ALIVE };
+  HarnessSeeState alive = { 3, GOSSIP_NODE_STATE_ALIVE };
 
   join_and_converge (h, 4, 5 * SEC);
   self3 = gossip_cluster_get_local_node (harness_node (h, 3));
@@ -180,7 +161,7 @@ test_false_suspicion_is_refuted_with_higher_incarnation (void)
   gossip_memory_network_set_paused (h->network, name, TRUE);
   g_assert_true (harness_run_until (h, someone_suspects_3, NULL, 10 * SEC));
   gossip_memory_network_set_paused (h->network, name, FALSE);
-  g_assert_true (harness_run_until (h, all_see, &alive, 10 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &alive, 10 * SEC));
   g_assert_cmpuint (gossip_node_get_incarnation (self3), >, before);
   g_assert_cmpuint (h->transitions[GOSSIP_NODE_STATE_DEAD], ==, 0);
   g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, 3), "refutations"), >, 0);
@@ -210,13 +191,13 @@ test_node_nobody_can_reach_dies_despite_helpers_answering (void)
 {
   g_autoptr (Harness) h = harness_new (5, TRUE, lan_profile);
   g_autofree char *c = harness_node_name (4);
-  SeeState dead = { 4, GOSSIP_NODE_STATE_DEAD };
+  HarnessSeeState dead = { 4, GOSSIP_NODE_STATE_DEAD };
 
   join_and_converge (h, 5, 5 * SEC);
   /* C is paused: helpers answer "could not reach it" (nack), which must
    * not be taken for an ack. */
   gossip_memory_network_set_paused (h->network, c, TRUE);
-  g_assert_true (harness_run_until (h, all_see, &dead, 60 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &dead, 60 * SEC));
   g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, 0), "nacks-received")
                         + gossip_cluster_get_counter (harness_node (h, 1), "nacks-received")
                         + gossip_cluster_get_counter (harness_node (h, 2), "nacks-received")
@@ -250,26 +231,26 @@ test_partition_into_halves_heals_by_itself (void)
 
   join_and_converge (h, 6, 5 * SEC);
   gossip_memory_network_partition (h->network, left, right);
-  g_assert_true (harness_run_until (h, converged_n, GUINT_TO_POINTER (3), 60 * SEC));
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (3), 60 * SEC));
   gossip_memory_network_heal (h->network);
   /* No application re-join: reconnect attempts to dead members heal it. */
-  g_assert_true (harness_run_until (h, converged_n, GUINT_TO_POINTER (6), 60 * SEC));
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (6), 60 * SEC));
 }
 
 static void
 test_dead_node_returning_rejoins_cleanly (void)
 {
   g_autoptr (Harness) h = harness_new (4, TRUE, lan_profile);
-  SeeState dead = { 3, GOSSIP_NODE_STATE_DEAD };
+  HarnessSeeState dead = { 3, GOSSIP_NODE_STATE_DEAD };
   const char *via[] = { NULL, NULL };
 
   join_and_converge (h, 4, 5 * SEC);
   harness_crash (h, 3);
-  g_assert_true (harness_run_until (h, all_see, &dead, 60 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &dead, 60 * SEC));
   harness_start_node (h, 3, NULL);
   via[0] = harness_address (h, 0);
   g_assert_cmpuint (harness_join (h, 3, via, NULL), ==, 1);
-  g_assert_true (harness_run_until (h, converged_n, GUINT_TO_POINTER (4), 10 * SEC));
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (4), 10 * SEC));
 }
 
 static void
@@ -291,7 +272,7 @@ test_same_id_on_a_new_address_is_accepted (void)
   }
   via[0] = harness_address (h, 0);
   g_assert_cmpuint (harness_join (h, 3, via, NULL), ==, 1);
-  g_assert_true (harness_run_until (h, converged_n, GUINT_TO_POINTER (4), 10 * SEC));
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (4), 10 * SEC));
   for (guint i = 0; i < 3; i++)
     g_assert_cmpstr (gossip_node_get_address (gossip_cluster_get_node (harness_node (h, i), name)),
                      ==, bind);
@@ -316,18 +297,18 @@ test_node_can_rejoin_after_leaving (void)
 {
   g_autoptr (Harness) h = harness_new (4, TRUE, lan_profile);
   gboolean left = FALSE;
-  SeeState leaving = { 3, GOSSIP_NODE_STATE_LEAVING };
+  HarnessSeeState leaving = { 3, GOSSIP_NODE_STATE_LEAVING };
   const char *via[] = { NULL, NULL };
 
   join_and_converge (h, 4, 5 * SEC);
   gossip_cluster_leave_async (harness_node (h, 3), NULL, leave_done, &left);
   g_assert_true (harness_run_until (h, flag_set, &left, 10 * SEC));
-  g_assert_true (harness_run_until (h, all_see, &leaving, 5 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &leaving, 5 * SEC));
   harness_crash (h, 3);
   harness_start_node (h, 3, NULL);
   via[0] = harness_address (h, 0);
   g_assert_cmpuint (harness_join (h, 3, via, NULL), ==, 1);
-  g_assert_true (harness_run_until (h, converged_n, GUINT_TO_POINTER (4), 10 * SEC));
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (4), 10 * SEC));
 }
 
 static void
@@ -337,13 +318,13 @@ test_reliable_only_mode_detects_and_converges (void)
     "health", "profile", "local", "transport", "datagrams", "false", NULL,
   };
   g_autoptr (Harness) h = harness_new (4, TRUE, settings);
-  SeeState dead = { 3, GOSSIP_NODE_STATE_DEAD };
+  HarnessSeeState dead = { 3, GOSSIP_NODE_STATE_DEAD };
 
   join_and_converge (h, 4, 5 * SEC);
   harness_run (h, 10 * SEC);
   assert_no_false_positives (h);
   harness_crash (h, 3);
-  g_assert_true (harness_run_until (h, all_see, &dead, 60 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &dead, 60 * SEC));
 }
 
 static gboolean
