@@ -58,6 +58,26 @@ typedef enum
   GOSSIP_COUNTER_GOSSIP_ROUNDS,
   GOSSIP_COUNTER_UPDATES_SENT,
   GOSSIP_COUNTER_DIGEST_SYNCS,
+  GOSSIP_COUNTER_DATAGRAMS_OUT,
+  GOSSIP_COUNTER_STREAM_FRAMES_OUT,
+  GOSSIP_COUNTER_USER_SENT,
+  GOSSIP_COUNTER_USER_RECEIVED,
+  GOSSIP_COUNTER_DROPPED_UNHANDLED,
+  GOSSIP_COUNTER_HANDLER_ERRORS,
+  GOSSIP_COUNTER_REQUESTS_SENT,
+  GOSSIP_COUNTER_REQUEST_TIMEOUTS,
+  GOSSIP_COUNTER_REPLIES_SENT,
+  GOSSIP_COUNTER_BROADCASTS_ORIGINATED,
+  GOSSIP_COUNTER_BROADCASTS_DELIVERED,
+  GOSSIP_COUNTER_BROADCASTS_FORWARDED,
+  GOSSIP_COUNTER_BROADCASTS_DUPLICATE,
+  GOSSIP_COUNTER_BROADCASTS_EXPIRED,
+  GOSSIP_COUNTER_BROADCASTS_PRUNED,
+  GOSSIP_COUNTER_BROADCASTS_FORWARD_DROPPED,
+  GOSSIP_COUNTER_BROADCASTS_SENT,
+  GOSSIP_COUNTER_META_CHANGES,
+  GOSSIP_COUNTER_META_FETCHES,
+  GOSSIP_COUNTER_DROPPED_METADATA,
   GOSSIP_COUNTER_N
 } GossipCounter;
 
@@ -71,7 +91,10 @@ typedef struct
   char *name;
   char *local_address;
   GHashTable *sends; /* SendClosure set: reliable sends not yet completed */
+  guint64 *stats;    /* frames in, frames out, bytes in, bytes out; owned by the cluster */
 } GossipClusterTransport;
+
+typedef struct _GossipDedup GossipDedup;
 
 /* The cluster's record of one member. */
 typedef struct
@@ -79,7 +102,9 @@ typedef struct
   GossipCluster *cluster; /* not owned: members live inside their cluster */
   GossipNode *node;       /* owned */
   GossipSuspicion *suspicion;
-  gint64 state_changed; /* monotonic, for reaping */
+  gint64 state_changed;  /* monotonic, for reaping */
+  guint64 meta_fetching; /* metadata version being fetched, 0 if none */
+  gint64 meta_fetch_started;
 } GossipMember;
 
 /* A reply the cluster is waiting for, keyed by sequence number. */
@@ -143,6 +168,19 @@ struct _GossipCluster
   gpointer version_check_data;
   GDestroyNotify version_check_destroy;
 
+  /* Messaging (gossip-messaging.c) */
+  GHashTable *handlers; /* GUINT_TO_POINTER (type) -> handler */
+  guint64 epoch, broadcast_seq;
+  GossipBroadcastQueue *user_queue; /* user broadcasts awaiting retransmission */
+  GPtrArray *outbox;                /* GBytes: entries awaiting the event-driven fan-out */
+  guint outbox_timer;
+  GossipDedup *dedup;
+  guint user_share, hop_limit, max_queued;
+  gint64 dedup_window, request_timeout;
+  gsize max_metadata_size;
+  guint meta_publish_timer;
+  GHashTable *transport_stats; /* transport name -> guint64[4] */
+
   guint64 counters[GOSSIP_COUNTER_N];
   gint64 last_log[GOSSIP_COUNTER_N];
   guint64 suppressed_logs[GOSSIP_COUNTER_N];
@@ -160,6 +198,28 @@ guint64 _gossip_cluster_next_seq (GossipCluster *self);
 void _gossip_cluster_add_pending (GossipCluster *self, guint64 seq, GossipPendingFunc on_reply,
                                   gpointer data, GDestroyNotify destroy);
 void _gossip_cluster_remove_pending (GossipCluster *self, guint64 seq);
+void _gossip_cluster_emit_metadata_changed (GossipCluster *self, GossipNode *node);
+
+/* gossip-messaging.c */
+void _gossip_messaging_init (GossipCluster *self);
+void _gossip_messaging_clear (GossipCluster *self);
+void _gossip_messaging_start (GossipCluster *self);
+void _gossip_messaging_stop (GossipCluster *self);
+void _gossip_messaging_handle_user (GossipCluster *self, GossipTransportPath path, const char *from,
+                                    const GossipMsg *msg);
+void _gossip_messaging_handle_broadcast (GossipCluster *self, const GossipMsg *msg);
+/* Fills @variants with user broadcasts within @limit bytes; returns the bytes used. */
+gsize _gossip_messaging_take_broadcasts (GossipCluster *self, gsize limit, GPtrArray *variants);
+guint _gossip_messaging_queue_length (GossipCluster *self);
+GossipNode *_gossip_messaging_sender (GossipCluster *self, const char *id, const char *address);
+
+/* gossip-meta-sync.c */
+void _gossip_meta_observe (GossipCluster *self, GossipMember *member, const GossipUpdate *update,
+                           const char *via);
+void _gossip_meta_local_claim (GossipCluster *self, guint64 meta_version);
+void _gossip_meta_handle_request (GossipCluster *self, GossipTransportPath path, const char *from,
+                                  const GossipMsg *msg);
+void _gossip_meta_stop (GossipCluster *self);
 
 /* gossip-membership.c */
 void _gossip_membership_init (GossipCluster *self);
@@ -169,6 +229,7 @@ void _gossip_membership_handle_update (GossipCluster *self, const GossipUpdate *
 void _gossip_membership_merge_record (GossipCluster *self, const GossipUpdate *record,
                                       const char *sender);
 void _gossip_membership_refute (GossipCluster *self, guint64 accused_incarnation);
+void _gossip_membership_announce (GossipCluster *self);
 void _gossip_membership_suspect (GossipCluster *self, GossipMember *member);
 void _gossip_membership_broadcast (GossipCluster *self, const GossipUpdate *update);
 GVariant *_gossip_membership_records (GossipCluster *self);

@@ -24,6 +24,7 @@ G_DEFINE_FINAL_TYPE (GossipCluster, gossip_cluster, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_NODE_STATE_CHANGED,
+  SIGNAL_NODE_METADATA_CHANGED,
   SIGNAL_GOSSIP,
   N_SIGNALS
 };
@@ -59,7 +60,29 @@ static const char *const counter_names[GOSSIP_COUNTER_N] = {
   [GOSSIP_COUNTER_DIGEST_SYNCS] = "digest-syncs",
   [GOSSIP_COUNTER_GOSSIP_ROUNDS] = "gossip-rounds",
   [GOSSIP_COUNTER_UPDATES_SENT] = "updates-sent",
+  [GOSSIP_COUNTER_DATAGRAMS_OUT] = "datagrams-out",
+  [GOSSIP_COUNTER_STREAM_FRAMES_OUT] = "stream-frames-out",
+  [GOSSIP_COUNTER_USER_SENT] = "messages-sent",
+  [GOSSIP_COUNTER_USER_RECEIVED] = "messages-received",
+  [GOSSIP_COUNTER_DROPPED_UNHANDLED] = "dropped-unhandled",
+  [GOSSIP_COUNTER_HANDLER_ERRORS] = "handler-errors",
+  [GOSSIP_COUNTER_REQUESTS_SENT] = "requests-sent",
+  [GOSSIP_COUNTER_REQUEST_TIMEOUTS] = "request-timeouts",
+  [GOSSIP_COUNTER_REPLIES_SENT] = "replies-sent",
+  [GOSSIP_COUNTER_BROADCASTS_ORIGINATED] = "broadcasts-originated",
+  [GOSSIP_COUNTER_BROADCASTS_DELIVERED] = "broadcasts-delivered",
+  [GOSSIP_COUNTER_BROADCASTS_FORWARDED] = "broadcasts-forwarded",
+  [GOSSIP_COUNTER_BROADCASTS_DUPLICATE] = "broadcasts-duplicate",
+  [GOSSIP_COUNTER_BROADCASTS_EXPIRED] = "broadcasts-expired",
+  [GOSSIP_COUNTER_BROADCASTS_PRUNED] = "broadcasts-pruned",
+  [GOSSIP_COUNTER_BROADCASTS_FORWARD_DROPPED] = "broadcasts-forward-dropped",
+  [GOSSIP_COUNTER_BROADCASTS_SENT] = "broadcast-entries-sent",
+  [GOSSIP_COUNTER_META_CHANGES] = "metadata-changes",
+  [GOSSIP_COUNTER_META_FETCHES] = "metadata-fetches",
+  [GOSSIP_COUNTER_DROPPED_METADATA] = "dropped-metadata",
 };
+
+G_STATIC_ASSERT (G_N_ELEMENTS (counter_names) == GOSSIP_COUNTER_N);
 
 /* One log line per reason per this interval; the rest are counted. */
 #define LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
@@ -188,41 +211,66 @@ reliable_sent (gpointer user_data, const GError *error)
   g_free (closure);
 }
 
-/* Returns @message (borrowed) with pending membership updates piggybacked,
- * within what is left of a datagram, as a new full reference. */
+static gsize
+take_updates (GossipCluster *self, gsize limit, GPtrArray *variants)
+{
+  g_autoptr (GPtrArray) updates = NULL;
+  gsize used = 0;
+
+  if (limit <= 4 || _gossip_broadcast_queue_length (self->queue) == 0)
+    return 0;
+  updates = _gossip_broadcast_queue_get_broadcasts (self->queue, 4, limit,
+                                                    g_hash_table_size (self->members));
+  for (guint i = 0; i < updates->len; i++)
+    {
+      GBytes *update = g_ptr_array_index (updates, i);
+      used += g_bytes_get_size (update) + 4;
+      g_ptr_array_add (variants, g_variant_ref_sink (g_variant_new_from_bytes (
+                                     G_VARIANT_TYPE_VARDICT, update, TRUE)));
+    }
+  self->counters[GOSSIP_COUNTER_UPDATES_SENT] += updates->len;
+  return used;
+}
+
+/* Returns @message (borrowed) with pending membership updates and user
+ * broadcasts piggybacked, within what is left of a datagram, as a new full
+ * reference.  `[messages] user_share` percent of the room is kept for user
+ * broadcasts first, so the protocol's own updates never starve them;
+ * whatever either leaves unused, the other may take. */
 static GVariant *
 add_piggyback (GossipCluster *self, GVariant *message)
 {
   gsize used = gossip_pipeline_get_overhead (self->pipeline) + g_variant_get_size (message) + 16;
-  g_autoptr (GPtrArray) updates = NULL;
   g_autoptr (GPtrArray) variants = NULL;
+  gsize room, taken;
 
   if (used >= self->max_datagram_size)
     return g_variant_ref (message);
-  updates = _gossip_broadcast_queue_get_broadcasts (self->queue, 4, self->max_datagram_size - used,
-                                                    g_hash_table_size (self->members));
-  if (updates == NULL || updates->len == 0)
-    return g_variant_ref (message);
+  room = self->max_datagram_size - used;
   variants = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  for (guint i = 0; i < updates->len; i++)
-    g_ptr_array_add (variants, g_variant_ref_sink (g_variant_new_from_bytes (
-                                   G_VARIANT_TYPE_VARDICT, g_ptr_array_index (updates, i), TRUE)));
-  self->counters[GOSSIP_COUNTER_UPDATES_SENT] += variants->len;
+  taken = _gossip_messaging_take_broadcasts (self, room * self->user_share / 100, variants);
+  taken += take_updates (self, room - taken, variants);
+  if (taken < room)
+    _gossip_messaging_take_broadcasts (self, room - taken, variants);
+  if (variants->len == 0)
+    return g_variant_ref (message);
   return g_variant_ref_sink (_gossip_msg_with_piggyback (message, variants));
 }
 
 /*
- * Sends @message (floating or not; consumed) to @address.  Datagrams are
- * used when allowed, not asked for @reliable, and the frame fits; anything
- * else takes the reliable path.  @done, if given, is called only for the
- * reliable path.
+ * Sends @message (a floating or a full reference; consumed either way) to
+ * @address.  Datagrams are used when allowed, not asked for @reliable, and
+ * the frame fits; anything else takes the reliable path.  When this returns
+ * TRUE, @done (if given) is called exactly once: at once for a datagram,
+ * when the transport finishes for the reliable path.  When it returns
+ * FALSE, @done is never called.
  */
 gboolean
 _gossip_cluster_send (GossipCluster *self, const char *address, GVariant *message,
                       gboolean reliable, gboolean piggyback, GossipTransportSendFunc done,
                       gpointer done_data)
 {
-  g_autoptr (GVariant) owned = g_variant_ref_sink (message);
+  g_autoptr (GVariant) owned = g_variant_take_ref (message);
   g_autoptr (GVariant) full = NULL;
   g_autoptr (GBytes) frame = NULL;
   g_autoptr (GError) error = NULL;
@@ -248,14 +296,22 @@ _gossip_cluster_send (GossipCluster *self, const char *address, GVariant *messag
     }
   self->counters[GOSSIP_COUNTER_FRAMES_OUT]++;
   self->counters[GOSSIP_COUNTER_BYTES_OUT] += g_bytes_get_size (frame);
+  t->stats[1]++;
+  t->stats[3] += g_bytes_get_size (frame);
   if (!reliable && self->datagrams && g_bytes_get_size (frame) <= self->max_datagram_size)
     {
       if (t->vtable->send_datagram (t->instance, address, frame, &error))
-        return TRUE;
+        {
+          self->counters[GOSSIP_COUNTER_DATAGRAMS_OUT]++;
+          if (done != NULL)
+            done (done_data, NULL);
+          return TRUE;
+        }
       g_debug ("%s: datagram to %s failed: %s", self->node_id, address, error->message);
       self->counters[GOSSIP_COUNTER_SEND_FAILED]++;
       return FALSE;
     }
+  self->counters[GOSSIP_COUNTER_STREAM_FRAMES_OUT]++;
   closure = g_new0 (SendClosure, 1);
   closure->cluster = self;
   closure->transport = t;
@@ -298,6 +354,17 @@ handle_piggyback (GossipCluster *self, const GossipMsg *msg, const char *from)
       g_autoptr (GError) error = NULL;
       GossipUpdate u;
 
+      if (_gossip_msg_peek_type (update) == GOSSIP_MSG_BROADCAST)
+        {
+          g_auto (GossipMsg) entry = { 0 };
+
+          if (!_gossip_msg_parse (update, &entry, &error))
+            _gossip_cluster_log_drop (self, GOSSIP_COUNTER_DROPPED_MALFORMED, from,
+                                      "piggybacked broadcast: %s", error->message);
+          else
+            _gossip_messaging_handle_broadcast (self, &entry);
+          continue;
+        }
       if (!_gossip_update_parse (update, &u, &error))
         {
           _gossip_cluster_log_drop (self, GOSSIP_COUNTER_DROPPED_MALFORMED, from,
@@ -325,6 +392,8 @@ on_transport_received (gpointer user_data, GossipTransportPath path, const char 
   data = g_bytes_get_data (frame, &len);
   self->counters[GOSSIP_COUNTER_FRAMES_IN]++;
   self->counters[GOSSIP_COUNTER_BYTES_IN] += len;
+  t->stats[0]++;
+  t->stats[2] += len;
   message = gossip_pipeline_decode (self->pipeline, data, len, &error);
   if (message == NULL)
     {
@@ -350,7 +419,18 @@ on_transport_received (gpointer user_data, GossipTransportPath path, const char 
     case GOSSIP_MSG_NACK:
     case GOSSIP_MSG_PUSH_PULL_REPLY:
     case GOSSIP_MSG_REFUSE:
+    case GOSSIP_MSG_USER_REPLY:
+    case GOSSIP_MSG_META_REPLY:
       handle_reply (self, &msg);
+      break;
+    case GOSSIP_MSG_USER:
+      _gossip_messaging_handle_user (self, path, from, &msg);
+      break;
+    case GOSSIP_MSG_BROADCAST:
+      _gossip_messaging_handle_broadcast (self, &msg);
+      break;
+    case GOSSIP_MSG_META_REQUEST:
+      _gossip_meta_handle_request (self, path, from, &msg);
       break;
     case GOSSIP_MSG_ALIVE:
     case GOSSIP_MSG_SUSPECT:
@@ -432,6 +512,7 @@ gossip_cluster_dispose (GObject *object)
   gossip_cluster_stop (self);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   _gossip_membership_clear (self);
+  _gossip_messaging_clear (self);
   if (self->version_check_destroy != NULL)
     self->version_check_destroy (self->version_check_data);
   self->version_check_destroy = NULL;
@@ -453,6 +534,7 @@ gossip_cluster_finalize (GObject *object)
   g_free (self->advertise_address);
   g_free (self->digest);
   g_strfreev (self->seeds);
+  g_clear_pointer (&self->transport_stats, g_hash_table_unref);
   G_OBJECT_CLASS (gossip_cluster_parent_class)->finalize (object);
 }
 
@@ -477,6 +559,18 @@ gossip_cluster_class_init (GossipClusterClass *klass)
                       NULL, NULL, G_TYPE_NONE, 2, GOSSIP_TYPE_NODE, GOSSIP_TYPE_NODE_STATE);
 
   /**
+   * GossipCluster::node-metadata-changed:
+   * @cluster: the cluster
+   * @node: the node whose metadata changed (the local node too)
+   *
+   * Emitted on the cluster's context when a newer version of @node's
+   * metadata arrived and differs from what this node had.
+   */
+  signals[SIGNAL_NODE_METADATA_CHANGED]
+      = g_signal_new ("node-metadata-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      NULL, NULL, NULL, G_TYPE_NONE, 1, GOSSIP_TYPE_NODE);
+
+  /**
    * GossipCluster::gossip:
    * @cluster: the cluster
    *
@@ -492,6 +586,13 @@ gossip_cluster_init (GossipCluster *self)
 {
   self->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
   self->transports = g_ptr_array_new_with_free_func (cluster_transport_free);
+  self->transport_stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+void
+_gossip_cluster_emit_metadata_changed (GossipCluster *self, GossipNode *node)
+{
+  g_signal_emit (self, signals[SIGNAL_NODE_METADATA_CHANGED], 0, node);
 }
 
 void _gossip_cluster_emit_state_changed (GossipCluster *self, GossipNode *node,
@@ -637,6 +738,7 @@ cluster_new (GossipConfig *config, GossipClock *clock, GError **error)
       (guint) gossip_config_get_int (config, "health", "awareness_max_multiplier"));
   self->queue = _gossip_broadcast_queue_new (self->retransmit_mult);
   _gossip_membership_init (self);
+  _gossip_messaging_init (self);
   return g_steal_pointer (&self);
 }
 
@@ -739,6 +841,12 @@ gossip_cluster_start (GossipCluster *self, GError **error)
       t->cluster = self;
       t->sends = g_hash_table_new (NULL, NULL);
       t->name = g_strdup (names[i]);
+      t->stats = g_hash_table_lookup (self->transport_stats, t->name);
+      if (t->stats == NULL)
+        {
+          t->stats = g_new0 (guint64, 4);
+          g_hash_table_insert (self->transport_stats, g_strdup (t->name), t->stats);
+        }
       t->vtable = load_plugin (GOSSIP_PLUGIN_KIND_TRANSPORT, names[i], path, error);
       g_ptr_array_add (self->transports, t);
       if (t->vtable == NULL)
@@ -777,6 +885,7 @@ gossip_cluster_start (GossipCluster *self, GError **error)
   self->advertise_address = resolve_advertise (
       self, ((GossipClusterTransport *) g_ptr_array_index (self->transports, 0))->local_address);
   self->running = TRUE;
+  _gossip_messaging_start (self);
   _gossip_membership_start (self);
   _gossip_probe_start (self);
   _gossip_pushpull_start (self);
@@ -804,6 +913,8 @@ gossip_cluster_stop (GossipCluster *self)
   _gossip_pushpull_stop (self);
   _gossip_probe_stop (self);
   _gossip_membership_stop (self);
+  _gossip_messaging_stop (self);
+  _gossip_meta_stop (self);
   g_hash_table_remove_all (self->pending);
   g_ptr_array_set_size (self->transports, 0);
 }
@@ -1100,14 +1211,32 @@ gossip_cluster_set_version_check (GossipCluster *self, GossipVersionCheckFunc fu
  * gossip_cluster_get_counter:
  * @cluster: a cluster
  * @name: a counter name, e.g. "frames-in", "dropped-frame", "suspicions",
- *   or "frame-rejected-<reason>" (see gossip_frame_error_to_string())
+ *   "broadcasts-delivered", "frame-rejected-<reason>" (see
+ *   gossip_frame_error_to_string()) or "<transport>.frames-in" (also
+ *   frames-out, bytes-in, bytes-out) for one transport
  *
  * Returns: the counter's value, 0 for an unknown name
  */
+static const char *const transport_stat_names[]
+    = { "frames-in", "frames-out", "bytes-in", "bytes-out" };
+
 guint64
 gossip_cluster_get_counter (GossipCluster *self, const char *name)
 {
+  const char *dot;
+
   g_return_val_if_fail (GOSSIP_IS_CLUSTER (self), 0);
+  dot = strchr (name, '.');
+  if (dot != NULL)
+    {
+      g_autofree char *transport = g_strndup (name, (gsize) (dot - name));
+      guint64 *stats = g_hash_table_lookup (self->transport_stats, transport);
+
+      for (guint i = 0; stats != NULL && i < G_N_ELEMENTS (transport_stat_names); i++)
+        if (g_strcmp0 (transport_stat_names[i], dot + 1) == 0)
+          return stats[i];
+      return 0;
+    }
   for (guint i = 0; i < GOSSIP_COUNTER_N; i++)
     if (g_strcmp0 (counter_names[i], name) == 0)
       return self->counters[i];
@@ -1129,6 +1258,8 @@ GHashTable *
 gossip_cluster_get_counters (GossipCluster *self)
 {
   GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer name, stats;
 
   for (guint i = 0; i < GOSSIP_COUNTER_N; i++)
     g_hash_table_insert (table, g_strdup (counter_names[i]), g_memdup2 (&self->counters[i], 8));
@@ -1139,5 +1270,10 @@ gossip_cluster_get_counters (GossipCluster *self)
                            g_strdup_printf ("frame-rejected-%s", gossip_frame_error_to_string (i)),
                            g_memdup2 (&v, 8));
     }
+  g_hash_table_iter_init (&iter, self->transport_stats);
+  while (g_hash_table_iter_next (&iter, &name, &stats))
+    for (guint i = 0; i < G_N_ELEMENTS (transport_stat_names); i++)
+      g_hash_table_insert (table, g_strdup_printf ("%s.%s", (char *) name, transport_stat_names[i]),
+                           g_memdup2 (&((guint64 *) stats)[i], 8));
   return table;
 }

@@ -93,6 +93,18 @@ const GossipConfigKey _gossip_config_keys[] = {
     "Multiplier of log(members) for how often each update is retransmitted." },
   { "gossip", "push_pull_interval", D, "30s",
     "Time between full state exchanges with a random member; 0 turns them off." },
+
+  { "messages", "user_share", I, "30",
+    "Percent of each datagram's spare room kept for user broadcasts before protocol updates." },
+  { "messages", "hop_limit", I, "0",
+    "Most times a broadcast is relayed; 0 sizes it from the cluster (log2(N) + 3)." },
+  { "messages", "max_queued", I, "16384",
+    "Most messages waiting for their first fan-out, and most broadcasts kept for "
+    "retransmission." },
+  { "messages", "dedup_window", D, "10m",
+    "How long broadcast ids are remembered; older broadcasts are refused as replays." },
+  { "messages", "request_timeout", D, "5s", "Default time a request waits for its reply." },
+  { "messages", "max_metadata_size", SZ, "64KiB", "Largest metadata map a node may have." },
 };
 
 static const char *const profile_choices[] = { "lan", "local", "wan", NULL };
@@ -147,6 +159,13 @@ const GossipConfigKeyInfo _gossip_config_key_info[] = {
   INFO (1, 64, NONE, TRUE),
   INFO (1, 100, NONE, TRUE),
   INFO (0, 24 * HOUR, NONE, TRUE),
+  /* [messages] */
+  INFO (0, 90, NONE, FALSE),
+  INFO (0, 64, NONE, FALSE),
+  INFO (16, 1 << 24, NONE, FALSE),
+  INFO (SEC, 24 * HOUR, NONE, FALSE),
+  INFO (MS, HOUR, NONE, FALSE),
+  INFO (0, 16 * MIB, NONE, FALSE),
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (_gossip_config_keys) == G_N_ELEMENTS (_gossip_config_key_info));

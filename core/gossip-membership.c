@@ -87,6 +87,18 @@ set_state (GossipCluster *self, GossipMember *m, GossipNodeState state)
   _gossip_cluster_emit_state_changed (self, m->node, old);
 }
 
+/* Metadata rides along when it is small; larger maps are fetched. */
+static void
+set_meta (GossipUpdate *u, GossipNode *n)
+{
+  GossipMetadata *md = _gossip_node_get_meta (n);
+
+  u->meta_version = gossip_node_get_metadata_version (n);
+  u->metadata = u->meta_version != 0 && _gossip_metadata_wire_size (md) <= GOSSIP_META_INLINE_MAX
+                    ? _gossip_metadata_to_wire (md)
+                    : NULL;
+}
+
 void
 _gossip_membership_local_update (GossipCluster *self, GossipUpdate *out)
 {
@@ -99,6 +111,7 @@ _gossip_membership_local_update (GossipCluster *self, GossipUpdate *out)
   out->incarnation = gossip_node_get_incarnation (n);
   out->protocol_version = GOSSIP_PROTOCOL_VERSION;
   out->app_version = gossip_node_get_app_version (n);
+  set_meta (out, n);
 }
 
 static void schedule_fanout (GossipCluster *self);
@@ -113,6 +126,20 @@ _gossip_membership_broadcast (GossipCluster *self, const GossipUpdate *update)
 
   _gossip_broadcast_queue_push (self->queue, bytes, update->node, FALSE, NULL, NULL);
   schedule_fanout (self);
+}
+
+/* Spreads a change of the local node (its metadata) with a new incarnation. */
+void
+_gossip_membership_announce (GossipCluster *self)
+{
+  GossipNode *n = self->local->node;
+  GossipUpdate alive;
+
+  if (!self->running || gossip_node_get_state (n) == GOSSIP_NODE_STATE_LEAVING)
+    return;
+  _gossip_node_set_incarnation (n, gossip_node_get_incarnation (n) + 1);
+  _gossip_membership_local_update (self, &alive);
+  _gossip_membership_broadcast (self, &alive);
 }
 
 /* The only way the local incarnation changes: a node is the sole authority
@@ -165,6 +192,8 @@ handle_alive (GossipCluster *self, const GossipUpdate *u)
        * incarnation at another address is another process using our ID. */
       gboolean elsewhere = g_strcmp0 (u->address, self->advertise_address) != 0;
 
+      if (!elsewhere && u->meta_version > gossip_node_get_metadata_version (self->local->node))
+        _gossip_meta_local_claim (self, u->meta_version);
       if (u->incarnation < mine || (u->incarnation == mine && !elsewhere))
         return;
       if (!elsewhere)
@@ -196,6 +225,9 @@ handle_alive (GossipCluster *self, const GossipUpdate *u)
            || (u->incarnation == gossip_node_get_incarnation (m->node)
                && state_of (m) != GOSSIP_NODE_STATE_UNKNOWN))
     {
+      /* Nothing new about the node, but maybe metadata we missed. */
+      if (u->incarnation == gossip_node_get_incarnation (m->node))
+        _gossip_meta_observe (self, m, u, NULL);
       self->counters[GOSSIP_COUNTER_STALE_UPDATES]++;
       return;
     }
@@ -206,7 +238,16 @@ handle_alive (GossipCluster *self, const GossipUpdate *u)
   if (!is_new && state_of (m) == GOSSIP_NODE_STATE_DEAD)
     add_to_probe_order (self, u->node);
   set_state (self, m, GOSSIP_NODE_STATE_ALIVE);
-  _gossip_membership_broadcast (self, u);
+  _gossip_meta_observe (self, m, u, NULL);
+  {
+    /* Pass it on with the metadata we now hold, if it is small. */
+    GossipUpdate fwd = *u;
+    if (u->meta_version == gossip_node_get_metadata_version (m->node))
+      set_meta (&fwd, m->node);
+    else
+      fwd.metadata = NULL;
+    _gossip_membership_broadcast (self, &fwd);
+  }
 }
 
 static void
@@ -395,6 +436,7 @@ _gossip_membership_records (GossipCluster *self)
           r.incarnation = gossip_node_get_incarnation (m->node);
           r.protocol_version = gossip_node_get_protocol_version (m->node);
           r.app_version = gossip_node_get_app_version (m->node);
+          set_meta (&r, m->node);
         }
       r.state = state_of (m);
       g_variant_builder_add (&b, "v", _gossip_msg_record (&r));
@@ -466,11 +508,15 @@ gossip_round (GossipCluster *self)
 {
   g_autoptr (GPtrArray) peers = NULL;
 
-  if (_gossip_broadcast_queue_length (self->queue) == 0)
+  if (_gossip_broadcast_queue_length (self->queue) == 0
+      && _gossip_broadcast_queue_length (self->user_queue) == 0)
     return;
   self->counters[GOSSIP_COUNTER_GOSSIP_ROUNDS]++;
   peers = _gossip_membership_random (self, self->fanout, NULL, TRUE);
-  for (guint i = 0; i < peers->len && _gossip_broadcast_queue_length (self->queue) > 0; i++)
+  for (guint i = 0; i < peers->len
+                    && (_gossip_broadcast_queue_length (self->queue) > 0
+                        || _gossip_broadcast_queue_length (self->user_queue) > 0);
+       i++)
     {
       GossipMember *m = g_ptr_array_index (peers, i);
       _gossip_cluster_send (self, gossip_node_get_address (m->node),

@@ -136,6 +136,91 @@ _gossip_msg_clear (GossipMsg *msg)
 {
   g_clear_pointer (&msg->members, g_variant_unref);
   g_clear_pointer (&msg->piggyback, g_variant_unref);
+  g_clear_pointer (&msg->payload, g_variant_unref);
+  g_clear_pointer (&msg->metadata, g_variant_unref);
+}
+
+static gboolean
+lookup_bool (GVariant *dict, const char *key, gboolean *out)
+{
+  g_autoptr (GVariant) v = g_variant_lookup_value (dict, key, G_VARIANT_TYPE_BOOLEAN);
+
+  *out = v != NULL && g_variant_get_boolean (v);
+  return TRUE;
+}
+
+/* The payload "v" is any value; it stays boxed as the codec decoded it. */
+static gboolean
+lookup_payload (GVariant *dict, const char *key, GVariant **out)
+{
+  *out = g_variant_lookup_value (dict, key, NULL);
+  if (*out != NULL && g_variant_is_of_type (*out, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *inner = g_variant_get_variant (*out);
+      g_variant_unref (*out);
+      *out = inner;
+    }
+  return TRUE;
+}
+
+guint
+_gossip_msg_peek_type (GVariant *entry)
+{
+  guint64 type = 0;
+
+  if (!g_variant_is_of_type (entry, G_VARIANT_TYPE_VARDICT)
+      || !lookup_uint (entry, "t", &type, TRUE, NULL))
+    return 0;
+  return (guint) MIN (type, G_MAXUINT16);
+}
+
+static gboolean
+parse_user (GVariant *message, GossipMsg *out, GError **error)
+{
+  guint64 user_type = 0, sent_at = 0, code = 0;
+
+  switch (out->type)
+    {
+    case GOSSIP_MSG_USER:
+      if (!lookup_uint (message, "s", &out->seq, FALSE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_string (message, "fa", &out->from_address, GOSSIP_MSG_MAX_ADDRESS_LEN, FALSE,
+                             error)
+          || !lookup_uint (message, "ut", &user_type, TRUE, error)
+          || !lookup_bool (message, "rq", &out->request))
+        return FALSE;
+      break;
+    case GOSSIP_MSG_USER_REPLY:
+      if (!lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_string (message, "e", &out->error_text, 1024, FALSE, error)
+          || !lookup_uint (message, "ec", &code, FALSE, error))
+        return FALSE;
+      out->code = (guint) MIN (code, G_MAXUINT);
+      break;
+    case GOSSIP_MSG_BROADCAST:
+      if (!lookup_string (message, "o", &out->origin, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_uint (message, "e", &out->epoch, TRUE, error)
+          || !lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_uint (message, "ut", &user_type, TRUE, error)
+          || !lookup_uint (message, "h", &out->hops, TRUE, error)
+          || !lookup_uint (message, "ts", &sent_at, TRUE, error)
+          || !lookup_bool (message, "r", &out->relay))
+        return FALSE;
+      out->sent_at = (gint64) MIN (sent_at, (guint64) G_MAXINT64);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  if (out->type != GOSSIP_MSG_USER_REPLY
+      && (user_type <= GOSSIP_MSG_LAST_PROTOCOL || user_type > G_MAXUINT16))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "user message type %" G_GUINT64_FORMAT " is outside 128..65535", user_type);
+      return FALSE;
+    }
+  out->user_type = (guint) user_type;
+  return lookup_payload (message, "v", &out->payload);
 }
 
 gboolean
@@ -162,8 +247,10 @@ _gossip_update_parse (GVariant *update, GossipUpdate *out, GError **error)
       || !lookup_string (update, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, FALSE, error)
       || !lookup_uint (update, "st", &state, FALSE, error)
       || !lookup_uint (update, "pv", &pv, FALSE, error)
-      || !lookup_string (update, "av", &out->app_version, GOSSIP_MSG_MAX_VERSION_LEN, FALSE, error))
+      || !lookup_string (update, "av", &out->app_version, GOSSIP_MSG_MAX_VERSION_LEN, FALSE, error)
+      || !lookup_uint (update, "mv", &out->meta_version, FALSE, error))
     return FALSE;
+  out->source = update;
   out->type = (GossipMsgType) type;
   out->state = (guint) MIN (state, G_MAXUINT);
   out->protocol_version = (guint) MIN (pv, G_MAXUINT);
@@ -263,6 +350,19 @@ _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error)
       return TRUE;
     case GOSSIP_MSG_GOSSIP:
       return lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error);
+    case GOSSIP_MSG_USER:
+    case GOSSIP_MSG_USER_REPLY:
+    case GOSSIP_MSG_BROADCAST:
+      return parse_user (message, out, error);
+    case GOSSIP_MSG_META_REQUEST:
+    case GOSSIP_MSG_META_REPLY:
+      if (!lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_string (message, "n", &out->node, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_uint (message, "mv", &out->meta_version, FALSE, error))
+        return FALSE;
+      out->metadata = g_variant_lookup_value (message, "m", NULL);
+      return TRUE;
     default:
       /* Types above the protocol's range are the application's (issue 4);
        * unknown protocol types from newer nodes are ignored by the caller. */
@@ -380,6 +480,12 @@ build_update (const GossipUpdate *u, gboolean record)
     }
   if (record)
     put_u (&b, "st", u->state);
+  if ((record || u->type == GOSSIP_MSG_ALIVE) && u->meta_version != 0)
+    {
+      put_u (&b, "mv", u->meta_version);
+      if (u->metadata != NULL)
+        put (&b, "m", u->metadata);
+    }
   put_s (&b, "f", u->from);
   return msg_end (&b);
 }
@@ -464,5 +570,95 @@ _gossip_msg_with_piggyback (GVariant *message, GPtrArray *updates)
   for (guint i = 0; i < updates->len; i++)
     g_variant_builder_add (&pb, "v", g_ptr_array_index (updates, i));
   put (&b, "pb", g_variant_builder_end (&pb));
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_user (guint64 seq, const char *from, const char *from_address, guint user_type,
+                  gboolean request, GVariant *payload)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_USER);
+  if (seq != 0)
+    put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_s (&b, "fa", from_address);
+  put_u (&b, "ut", user_type);
+  if (request)
+    put (&b, "rq", g_variant_new_boolean (TRUE));
+  if (payload != NULL)
+    put (&b, "v", payload);
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_user_reply (guint64 seq, const char *from, GVariant *payload, const GError *error)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_USER_REPLY);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  if (error != NULL)
+    {
+      put_s (&b, "e", error->message);
+      put_u (&b, "ec", error->domain == GOSSIP_CLUSTER_ERROR ? (guint) error->code : 0);
+    }
+  else if (payload != NULL)
+    put (&b, "v", payload);
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_broadcast (const char *origin, guint64 epoch, guint64 seq, guint user_type,
+                       guint64 hops, gint64 sent_at, gboolean relay, GVariant *payload)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_BROADCAST);
+  put_s (&b, "o", origin);
+  put_u (&b, "e", epoch);
+  put_u (&b, "s", seq);
+  put_u (&b, "ut", user_type);
+  put_u (&b, "h", hops);
+  put_u (&b, "ts", (guint64) MAX (sent_at, 0));
+  if (relay)
+    put (&b, "r", g_variant_new_boolean (TRUE));
+  if (payload != NULL)
+    put (&b, "v", payload);
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_meta_request (guint64 seq, const char *from, const char *node)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_META_REQUEST);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_s (&b, "n", node);
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_meta_reply (guint64 seq, const char *from, const char *node, guint64 meta_version,
+                        GVariant *metadata)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_META_REPLY);
+  put_u (&b, "s", seq);
+  put_s (&b, "f", from);
+  put_s (&b, "n", node);
+  put_u (&b, "mv", meta_version);
+  if (metadata != NULL)
+    put (&b, "m", metadata);
   return msg_end (&b);
 }

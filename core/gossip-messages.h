@@ -25,6 +25,11 @@ typedef enum
   GOSSIP_MSG_PUSH_PULL_REPLY = 10,
   GOSSIP_MSG_REFUSE = 11,
   GOSSIP_MSG_GOSSIP = 12,
+  GOSSIP_MSG_USER = 13,
+  GOSSIP_MSG_USER_REPLY = 14,
+  GOSSIP_MSG_BROADCAST = 15,
+  GOSSIP_MSG_META_REQUEST = 16,
+  GOSSIP_MSG_META_REPLY = 17,
   GOSSIP_MSG_LAST_PROTOCOL = 127,
 } GossipMsgType;
 
@@ -46,6 +51,9 @@ typedef struct
   guint state;      /* records: GossipNodeState */
   guint protocol_version;
   const char *app_version;
+  guint64 meta_version; /* ALIVE and records: version of the node's metadata */
+  GVariant *source;     /* parsed: the update's own map, borrowed ("m" is read from it) */
+  GVariant *metadata;   /* building: metadata in wire form to inline, borrowed, or NULL */
 } GossipUpdate;
 
 /* A parsed message; strings point into the GVariant it was parsed from. */
@@ -67,6 +75,19 @@ typedef struct
   GossipUpdate update; /* ALIVE..LEAVE as the message itself */
   GVariant *members;   /* PUSH_PULL(_REPLY): av of records, owned */
   GVariant *piggyback; /* av of updates, owned, may be NULL */
+  /* USER, USER_REPLY, BROADCAST */
+  guint user_type;
+  gboolean request;       /* USER: the sender waits for a USER_REPLY with seq */
+  const char *origin;     /* BROADCAST: the originating node */
+  guint64 epoch;          /* BROADCAST: the originator's life (random per start) */
+  guint64 hops;           /* BROADCAST: forwards left */
+  gint64 sent_at;         /* BROADCAST: originator's wall clock, ms */
+  gboolean relay;         /* BROADCAST: relay even where no handler forwards */
+  const char *error_text; /* USER_REPLY: the remote handler's error */
+  GVariant *payload;      /* owned, may be NULL */
+  const char *node;       /* META_REQUEST, META_REPLY: whose metadata */
+  guint64 meta_version;
+  GVariant *metadata; /* META_REPLY: owned, may be NULL */
 } GossipMsg;
 
 gboolean _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error);
@@ -87,5 +108,16 @@ GVariant *_gossip_msg_push_pull (GossipMsgType type, guint64 seq, const char *fr
 GVariant *_gossip_msg_refuse (guint64 seq, const char *from, guint code, const char *reason);
 GVariant *_gossip_msg_gossip (const char *from);
 GVariant *_gossip_msg_with_piggyback (GVariant *message, GPtrArray *updates);
+GVariant *_gossip_msg_user (guint64 seq, const char *from, const char *from_address,
+                            guint user_type, gboolean request, GVariant *payload);
+GVariant *_gossip_msg_user_reply (guint64 seq, const char *from, GVariant *payload,
+                                  const GError *error);
+GVariant *_gossip_msg_broadcast (const char *origin, guint64 epoch, guint64 seq, guint user_type,
+                                 guint64 hops, gint64 sent_at, gboolean relay, GVariant *payload);
+GVariant *_gossip_msg_meta_request (guint64 seq, const char *from, const char *node);
+GVariant *_gossip_msg_meta_reply (guint64 seq, const char *from, const char *node,
+                                  guint64 meta_version, GVariant *metadata);
+/* Peeks at a piggybacked entry's type without parsing it. */
+guint _gossip_msg_peek_type (GVariant *entry);
 
 G_END_DECLS

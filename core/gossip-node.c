@@ -7,6 +7,7 @@
 
 #include "gossip/gossip-node.h"
 #include "gossip-node-private.h"
+#include "gossip-metadata.h"
 
 struct _GossipNode
 {
@@ -18,7 +19,9 @@ struct _GossipNode
   guint protocol_version;
   char *app_version;
   gint64 state_changed_at;
-  GVariant *metadata;
+  GossipMetadata *meta; /* never NULL */
+  guint64 meta_version;
+  GVariant *meta_plain; /* gossip_node_get_metadata()'s answer, built on demand */
   gboolean local;
 };
 
@@ -77,7 +80,8 @@ gossip_node_finalize (GObject *object)
   g_free (self->id);
   g_free (self->address);
   g_free (self->app_version);
-  g_clear_pointer (&self->metadata, g_variant_unref);
+  _gossip_metadata_free (self->meta);
+  g_clear_pointer (&self->meta_plain, g_variant_unref);
   G_OBJECT_CLASS (gossip_node_parent_class)->finalize (object);
 }
 
@@ -149,6 +153,7 @@ gossip_node_class_init (GossipNodeClass *klass)
 static void
 gossip_node_init (GossipNode *self)
 {
+  self->meta = _gossip_metadata_new ();
 }
 
 GossipNode *
@@ -221,11 +226,21 @@ _gossip_node_set_versions (GossipNode *node, guint protocol_version, const char 
     }
 }
 
+/* Takes @metadata. */
 void
-_gossip_node_set_metadata (GossipNode *node, GVariant *metadata)
+_gossip_node_set_metadata (GossipNode *node, GossipMetadata *metadata, guint64 version)
 {
-  g_clear_pointer (&node->metadata, g_variant_unref);
-  node->metadata = metadata ? g_variant_ref_sink (metadata) : NULL;
+  bump_generation ();
+  _gossip_metadata_free (node->meta);
+  node->meta = metadata;
+  node->meta_version = version;
+  g_clear_pointer (&node->meta_plain, g_variant_unref);
+}
+
+GossipMetadata *
+_gossip_node_get_meta (GossipNode *node)
+{
+  return node->meta;
 }
 
 /** gossip_node_get_id: @node: a node. Returns: (transfer none): its unique ID */
@@ -299,13 +314,205 @@ gossip_node_get_state_changed_at (GossipNode *node)
  * gossip_node_get_metadata:
  * @node: a node
  *
- * Returns: (transfer none) (nullable): the node's metadata map (`a{sv}`), if any
+ * The whole map as plain values (`a{sv}` of s, b, x, t, d and ay; a
+ * timestamp appears as its int64 microseconds since the epoch, so use
+ * gossip_node_get_meta_type() to tell it from an int64).
+ *
+ * Returns: (transfer none): the node's metadata map, empty if it has none
  */
 GVariant *
 gossip_node_get_metadata (GossipNode *node)
 {
   g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
-  return node->metadata;
+  if (node->meta_plain == NULL)
+    node->meta_plain = _gossip_metadata_to_plain (node->meta);
+  return node->meta_plain;
+}
+
+/**
+ * gossip_node_get_metadata_version:
+ * @node: a node
+ *
+ * Returns: the version of the node's metadata: a hybrid logical clock the
+ *   node advances on every change (0 before it ever set any)
+ */
+guint64
+gossip_node_get_metadata_version (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), 0);
+  return node->meta_version;
+}
+
+/**
+ * gossip_node_list_meta_keys:
+ * @node: a node
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the metadata keys, sorted
+ */
+char **
+gossip_node_list_meta_keys (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  return _gossip_metadata_keys (node->meta);
+}
+
+/**
+ * gossip_node_get_meta_type:
+ * @node: a node
+ * @key: a metadata key
+ *
+ * Returns: the type of the value under @key, %GOSSIP_META_TYPE_NONE if there is none
+ */
+GossipMetaType
+gossip_node_get_meta_type (GossipNode *node, const char *key)
+{
+  GossipMetaType type;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), GOSSIP_META_TYPE_NONE);
+  _gossip_metadata_lookup (node->meta, key, &type);
+  return type;
+}
+
+static GVariant *
+lookup_typed (GossipNode *node, const char *key, GossipMetaType want)
+{
+  GossipMetaType type;
+  GVariant *v = _gossip_metadata_lookup (node->meta, key, &type);
+
+  return type == want ? v : NULL;
+}
+
+/**
+ * gossip_node_get_meta_string:
+ * @node: a node
+ * @key: a metadata key
+ * @default_value: (nullable): returned when @key is absent or not a string
+ *
+ * Returns: (transfer none) (nullable): the string under @key
+ */
+const char *
+gossip_node_get_meta_string (GossipNode *node, const char *key, const char *default_value)
+{
+  GVariant *v;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), default_value);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_STRING);
+  return v ? g_variant_get_string (v, NULL) : default_value;
+}
+
+/**
+ * gossip_node_get_meta_boolean:
+ * @node: a node
+ * @key: a metadata key
+ * @default_value: returned when @key is absent or not a boolean
+ *
+ * Returns: the boolean under @key
+ */
+gboolean
+gossip_node_get_meta_boolean (GossipNode *node, const char *key, gboolean default_value)
+{
+  GVariant *v;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), default_value);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_BOOLEAN);
+  return v ? g_variant_get_boolean (v) : default_value;
+}
+
+/**
+ * gossip_node_get_meta_int64:
+ * @node: a node
+ * @key: a metadata key
+ * @default_value: returned when @key is absent or not an int64
+ *
+ * Returns: the int64 under @key
+ */
+gint64
+gossip_node_get_meta_int64 (GossipNode *node, const char *key, gint64 default_value)
+{
+  GVariant *v;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), default_value);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_INT64);
+  return v ? g_variant_get_int64 (v) : default_value;
+}
+
+/**
+ * gossip_node_get_meta_uint64:
+ * @node: a node
+ * @key: a metadata key
+ * @default_value: returned when @key is absent or not a uint64
+ *
+ * Returns: the uint64 under @key
+ */
+guint64
+gossip_node_get_meta_uint64 (GossipNode *node, const char *key, guint64 default_value)
+{
+  GVariant *v;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), default_value);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_UINT64);
+  return v ? g_variant_get_uint64 (v) : default_value;
+}
+
+/**
+ * gossip_node_get_meta_double:
+ * @node: a node
+ * @key: a metadata key
+ * @default_value: returned when @key is absent or not a double
+ *
+ * Returns: the double under @key
+ */
+gdouble
+gossip_node_get_meta_double (GossipNode *node, const char *key, gdouble default_value)
+{
+  GVariant *v;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), default_value);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_DOUBLE);
+  return v ? g_variant_get_double (v) : default_value;
+}
+
+/**
+ * gossip_node_get_meta_timestamp:
+ * @node: a node
+ * @key: a metadata key
+ *
+ * Returns: (transfer full) (nullable): the timestamp under @key (UTC), or
+ *   %NULL when @key is absent or not a timestamp
+ */
+GDateTime *
+gossip_node_get_meta_timestamp (GossipNode *node, const char *key)
+{
+  GVariant *v;
+  gint64 usec, sec;
+  g_autoptr (GDateTime) whole = NULL;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_TIMESTAMP);
+  if (v == NULL)
+    return NULL;
+  usec = g_variant_get_int64 (v);
+  sec = usec / G_USEC_PER_SEC - (usec % G_USEC_PER_SEC < 0 ? 1 : 0);
+  whole = g_date_time_new_from_unix_utc (sec);
+  return whole ? g_date_time_add (whole, usec - sec * G_USEC_PER_SEC) : NULL;
+}
+
+/**
+ * gossip_node_get_meta_bytes:
+ * @node: a node
+ * @key: a metadata key
+ *
+ * Returns: (transfer full) (nullable): the bytes under @key, or %NULL when
+ *   @key is absent or not bytes
+ */
+GBytes *
+gossip_node_get_meta_bytes (GossipNode *node, const char *key)
+{
+  GVariant *v;
+
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  v = lookup_typed (node, key, GOSSIP_META_TYPE_BYTES);
+  return v ? g_variant_get_data_as_bytes (v) : NULL;
 }
 
 /** gossip_node_is_local: @node: a node. Returns: %TRUE for the cluster's own node */

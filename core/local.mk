@@ -39,6 +39,10 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-broadcast-queue.c \
 	core/gossip-broadcast-queue.h \
 	core/gossip-node.c \
+	core/gossip-metadata.c \
+	core/gossip-metadata.h \
+	core/gossip-messaging.c \
+	core/gossip-meta-sync.c \
 	core/gossip-node-private.h \
 	core/gossip-messages.c \
 	core/gossip-messages.h \

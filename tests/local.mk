@@ -34,3 +34,10 @@ TESTS += tests/test-cluster-sockets
 tests_test_cluster_sockets_SOURCES = tests/test-cluster-sockets.c tests/cluster-harness.c \
 	tests/cluster-harness.h
 tests_test_cluster_sockets_LDADD = $(TEST_LDADD)
+
+# User messages, requests, broadcasts and metadata (memory transport and loopback).
+check_PROGRAMS += tests/test-messaging
+TESTS += tests/test-messaging
+tests_test_messaging_SOURCES = tests/test-messaging.c tests/cluster-harness.c \
+	tests/cluster-harness.h
+tests_test_messaging_LDADD = $(TEST_LDADD)

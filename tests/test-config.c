@@ -162,6 +162,12 @@ test_defaults (void)
     { "gossip", "fanout", "3" },
     { "gossip", "retransmit_mult", "4" },
     { "gossip", "push_pull_interval", "30s" },
+    { "messages", "user_share", "30" },
+    { "messages", "hop_limit", "0" },
+    { "messages", "max_queued", "16384" },
+    { "messages", "dedup_window", "10m" },
+    { "messages", "request_timeout", "5s" },
+    { "messages", "max_metadata_size", "64KiB" },
   };
   g_autoptr (GossipConfig) config = gossip_config_new ();
   g_autoptr (GError) error = NULL;
