@@ -41,3 +41,6 @@ TESTS += tests/test-messaging
 tests_test_messaging_SOURCES = tests/test-messaging.c tests/cluster-harness.c \
 	tests/cluster-harness.h
 tests_test_messaging_LDADD = $(TEST_LDADD)
+check_PROGRAMS += tests/test-metadata
+TESTS += tests/test-metadata
+tests_test_metadata_LDADD = $(TEST_LDADD)
