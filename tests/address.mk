@@ -1,0 +1,6 @@
+# tests/address.mk: address forms and their resolution (fake GResolver,
+# loopback clusters), and real DNS inside a network namespace.
+check_PROGRAMS += tests/test-address
+TESTS += tests/test-address
+tests_test_address_SOURCES = tests/test-address.c tests/cluster-harness.c tests/cluster-harness.h
+tests_test_address_LDADD = $(TEST_LDADD)
