@@ -19,11 +19,11 @@
 
 G_DEFINE_QUARK (gossip - address - error - quark, gossip_address_error)
 
-#define SRV_PREFIX     "srv+"
-#define MAX_LABEL      63
-#define QUOTED_MAX     200 /* bytes of the input an error message shows */
-#define WS_PORT        80
-#define WSS_PORT       443
+#define SRV_PREFIX      "srv+"
+#define MAX_LABEL       63
+#define QUOTED_MAX      200 /* bytes of the input an error message shows */
+#define WS_PORT         80
+#define WSS_PORT        443
 #define PORT_MAX_DIGITS 5
 
 struct _GossipAddress
@@ -520,8 +520,7 @@ ready_form (const GossipAddress *a)
  * parse.
  */
 gboolean
-_gossip_address_to_transport (const char *text, guint16 default_port, char **ready,
-                              GError **error)
+_gossip_address_to_transport (const char *text, guint16 default_port, char **ready, GError **error)
 {
   g_autoptr (GossipAddress) a = gossip_address_parse (text, default_port, error);
 
@@ -921,8 +920,8 @@ pick_own (char **resolved, const char *bound, guint16 bound_port)
  * interface with the bound port, then the first.
  */
 char *
-_gossip_address_resolve_advertise (const char *configured, const char *bound,
-                                   guint16 default_port, GError **error)
+_gossip_address_resolve_advertise (const char *configured, const char *bound, guint16 default_port,
+                                   GError **error)
 {
   g_autoptr (GossipAddress) bound_address = gossip_address_parse (bound, 0, NULL);
   g_autoptr (GossipAddress) a = NULL;

@@ -469,7 +469,8 @@ reconnect_resolved (GObject *source, GAsyncResult *result, gpointer data)
       g_ptr_array_add (others, resolved[i]);
   if (self->running && others->len > 0)
     {
-      guint pick = others->len == 1 ? 0 : (guint) g_rand_int_range (self->rand, 0, (gint32) others->len);
+      guint pick
+          = others->len == 1 ? 0 : (guint) g_rand_int_range (self->rand, 0, (gint32) others->len);
       start_exchange (self, g_ptr_array_index (others, pick), NULL);
     }
   g_object_unref (self);
@@ -512,8 +513,9 @@ reconnect_tick (gpointer data)
   if (candidates->len == 0)
     return;
   self->counters[GOSSIP_COUNTER_RECONNECT_ATTEMPTS]++;
-  reconnect_with (self, g_ptr_array_index (candidates, g_rand_int_range (self->rand, 0,
-                                                                        (gint32) candidates->len)));
+  reconnect_with (
+      self,
+      g_ptr_array_index (candidates, g_rand_int_range (self->rand, 0, (gint32) candidates->len)));
 }
 
 void

@@ -174,8 +174,8 @@ fake_add_host (FakeResolver *self, const char *name, ...)
 }
 
 static void
-fake_add_srv (FakeResolver *self, const char *name, guint16 priority, guint16 weight,
-              guint16 port, const char *target)
+fake_add_srv (FakeResolver *self, const char *name, guint16 priority, guint16 weight, guint16 port,
+              const char *target)
 {
   GPtrArray *list = g_hash_table_lookup (self->srv, name);
 
@@ -268,8 +268,7 @@ test_parse_every_form (void)
       "127.0.0.1:8000" },
     { "192.0.2.7", 7946, GOSSIP_ADDRESS_KIND_IP, NULL, "192.0.2.7", 7946, "", "192.0.2.7:7946" },
     { "10.1.2.3:1", 0, GOSSIP_ADDRESS_KIND_IP, NULL, "10.1.2.3", 1, "", "10.1.2.3:1" },
-    { "10.1.2.3:65535", 0, GOSSIP_ADDRESS_KIND_IP, NULL, "10.1.2.3", 65535, "",
-      "10.1.2.3:65535" },
+    { "10.1.2.3:65535", 0, GOSSIP_ADDRESS_KIND_IP, NULL, "10.1.2.3", 65535, "", "10.1.2.3:65535" },
     { "10.1.2.3:0080", 0, GOSSIP_ADDRESS_KIND_IP, NULL, "10.1.2.3", 80, "", "10.1.2.3:80" },
     /* [IPv6]:port, [IPv6], bare IPv6 */
     { "[::1]:8000", 7946, GOSSIP_ADDRESS_KIND_IP, NULL, "::1", 8000, "", "[::1]:8000" },
@@ -286,8 +285,8 @@ test_parse_every_form (void)
       "localhost:7946" },
     { "db.example.test.", 5000, GOSSIP_ADDRESS_KIND_HOSTNAME, NULL, "db.example.test", 5000, "",
       "db.example.test:5000" },
-    { "node_7.example.test:1", 0, GOSSIP_ADDRESS_KIND_HOSTNAME, NULL, "node_7.example.test", 1,
-      "", "node_7.example.test:1" },
+    { "node_7.example.test:1", 0, GOSSIP_ADDRESS_KIND_HOSTNAME, NULL, "node_7.example.test", 1, "",
+      "node_7.example.test:1" },
     { "1a.2b:99", 0, GOSSIP_ADDRESS_KIND_HOSTNAME, NULL, "1a.2b", 99, "", "1a.2b:99" },
     { "b\xc3\xbc"
       "cher.example:80",
@@ -301,8 +300,8 @@ test_parse_every_form (void)
     /* ws://, wss:// */
     { "ws://Host.test:8080/gossip", 7946, GOSSIP_ADDRESS_KIND_WEBSOCKET, "ws", "host.test", 8080,
       "/gossip", "ws://host.test:8080/gossip" },
-    { "wss://host.test/gossip?cluster=a", 7946, GOSSIP_ADDRESS_KIND_WEBSOCKET, "wss",
-      "host.test", 443, "/gossip?cluster=a", "wss://host.test:443/gossip?cluster=a" },
+    { "wss://host.test/gossip?cluster=a", 7946, GOSSIP_ADDRESS_KIND_WEBSOCKET, "wss", "host.test",
+      443, "/gossip?cluster=a", "wss://host.test:443/gossip?cluster=a" },
     { "ws://[::1]:9000/", 0, GOSSIP_ADDRESS_KIND_WEBSOCKET, "ws", "::1", 9000, "/",
       "ws://[::1]:9000/" },
     { "WS://127.0.0.1", 0, GOSSIP_ADDRESS_KIND_WEBSOCKET, "ws", "127.0.0.1", 80, "",
@@ -989,8 +988,9 @@ test_advertise_address_may_be_a_name_or_srv (void)
   expected = g_strdup (harness_address (h, 2));
   harness_crash (h, 2);
   {
-    const char *extra[] = { "cluster", "bind_address", expected, "cluster", "advertise_address",
-                            "srv+_gossip._tcp.cluster.test", NULL };
+    const char *extra[] = { "cluster", "bind_address",      expected,
+                            "cluster", "advertise_address", "srv+_gossip._tcp.cluster.test",
+                            NULL };
     harness_start_node (h, 2, extra);
   }
   g_assert_cmpstr (harness_address (h, 2), ==, expected);
@@ -1021,8 +1021,7 @@ test_unresolvable_advertise_address_fails_start (void)
   g_assert_false (gossip_cluster_is_running (cluster));
   g_clear_error (&error);
   /* A malformed one is refused the same way. */
-  g_assert_true (
-      gossip_config_set_value (config, "cluster", "advertise_address", "[::1:80", NULL));
+  g_assert_true (gossip_config_set_value (config, "cluster", "advertise_address", "[::1:80", NULL));
   g_clear_object (&cluster);
   cluster = gossip_cluster_new (config, &error);
   g_assert_false (gossip_cluster_start (cluster, &error));
