@@ -16,6 +16,7 @@
 #include "gossip/gossip-plugin.h"
 #include "gossip/gossip-version.h"
 #include "gossip-cluster-private.h"
+#include "gossip-address-private.h"
 #include "gossip-uuid.h"
 
 G_DEFINE_QUARK (gossip - cluster - error - quark, gossip_cluster_error)
@@ -794,13 +795,22 @@ gossip_cluster_new_from_file (const char *path, GError **error)
   return config ? gossip_cluster_new (config, error) : NULL;
 }
 
+/* A configured name or srv+ is resolved here, synchronously: start is
+ * synchronous, and a node must know its address before it talks to anyone. */
 static char *
-resolve_advertise (GossipCluster *self, const char *bound)
+resolve_advertise (GossipCluster *self, const char *bound, GError **error)
 {
   const char *configured = gossip_config_get_string (self->config, "cluster", "advertise_address");
+  char *resolved;
 
   if (configured != NULL && configured[0] != '\0')
-    return g_strdup (configured);
+    {
+      resolved = _gossip_address_resolve_advertise (configured, bound, (guint16) self->default_port,
+                                                    error);
+      if (resolved == NULL)
+        g_prefix_error (error, "[cluster] advertise_address: ");
+      return resolved;
+    }
   if (g_str_has_prefix (bound, "0.0.0.0:"))
     {
       g_autofree char *ip = first_interface_address ();
@@ -818,6 +828,10 @@ resolve_advertise (GossipCluster *self, const char *bound)
  * sync.  The node is alone until it joins another (gossip_cluster_join_async())
  * or another joins it; configured seeds are joined in the background.
  *
+ * When `[cluster] advertise_address` is a host name or `srv+NAME` it is
+ * resolved here, synchronously, with the default #GResolver: this call
+ * blocks for as long as that lookup takes, and fails if it does.
+ *
  * Returns: %TRUE on success
  */
 gboolean
@@ -826,6 +840,7 @@ gossip_cluster_start (GossipCluster *self, GError **error)
   const char *const *names;
   const char *const *path;
   const char *bind;
+  char *advertise;
 
   g_return_val_if_fail (GOSSIP_IS_CLUSTER (self), FALSE);
   if (self->running)
@@ -881,9 +896,13 @@ gossip_cluster_start (GossipCluster *self, GError **error)
                            "[plugins] transport: no transport configured");
       return FALSE;
     }
+  advertise = resolve_advertise (
+      self, ((GossipClusterTransport *) g_ptr_array_index (self->transports, 0))->local_address,
+      error);
+  if (advertise == NULL)
+    goto fail;
   g_free (self->advertise_address);
-  self->advertise_address = resolve_advertise (
-      self, ((GossipClusterTransport *) g_ptr_array_index (self->transports, 0))->local_address);
+  self->advertise_address = advertise;
   self->running = TRUE;
   _gossip_messaging_start (self);
   _gossip_membership_start (self);
@@ -935,8 +954,12 @@ gossip_cluster_is_running (GossipCluster *self)
  * @callback: called when every address has answered or timed out
  * @user_data: data for @callback
  *
- * Exchanges full state (push-pull) with each address.  The node's own
- * address is skipped.  Finish with gossip_cluster_join_finish().
+ * Exchanges full state (push-pull) with each address, in any form of
+ * gossip-address.h.  Names and `srv+NAME` are resolved first, all at once,
+ * with the default #GResolver and under @cancellable; every address a name
+ * resolves to is joined as a node of its own, and a name that does not
+ * resolve counts as a failed address.  The node's own address is skipped.
+ * Finish with gossip_cluster_join_finish().
  */
 void
 gossip_cluster_join_async (GossipCluster *self, const char *const *addresses,

@@ -32,8 +32,10 @@ const GossipConfigKey _gossip_config_keys[] = {
   { "cluster", "bind_address", S, "0.0.0.0:7946",
     "Address the transports listen on, as host:port." },
   { "cluster", "advertise_address", S, "",
-    "Address other nodes use to reach this one; empty derives it from bind_address." },
-  { "cluster", "default_port", I, "7946", "Port used for seed addresses that do not name one." },
+    "Address other nodes use to reach this one (IP, host name or srv+NAME, resolved at start); "
+    "empty derives it from bind_address." },
+  { "cluster", "default_port", I, "7946",
+    "Port used for seed and join addresses that do not name one." },
   { "cluster", "seeds", SV, "",
     "Addresses to join at start and to retry when the cluster is partitioned." },
   { "cluster", "app_version", S, "",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gossip-cluster-private.h"
+#include "gossip-address-private.h"
 #include "gossip/gossip-version.h"
 
 /* ------------------------------------------------------------------------ */
@@ -319,23 +320,69 @@ join_attempt_done (JoinState *join, gboolean ok, const char *address, const GErr
     }
 }
 
-/* Adds the default port to a bare host; leaves scheme addresses alone. */
-static char *
-normalise_address (GossipCluster *self, const char *address)
+/* One address a join was given, being resolved. */
+typedef struct
 {
-  const char *colon;
+  GossipCluster *cluster;
+  JoinState *join;
+  char *input;
+} JoinLookup;
 
-  if (strstr (address, "://") != NULL)
-    return g_strdup (address);
-  if (address[0] == '[')
-    return strstr (address, "]:") ? g_strdup (address)
-                                  : g_strdup_printf ("%s:%u", address, self->default_port);
-  colon = strrchr (address, ':');
-  if (colon == NULL)
-    return g_strdup_printf ("%s:%u", address, self->default_port);
-  if (strchr (address, ':') != colon) /* a bare IPv6 literal */
-    return g_strdup_printf ("[%s]:%u", address, self->default_port);
-  return g_strdup (address);
+static void
+join_address (GossipCluster *self, JoinState *join, const char *address)
+{
+  if (g_strcmp0 (address, self->advertise_address) == 0)
+    {
+      join->self_skipped++;
+      return;
+    }
+  join->outstanding++;
+  start_exchange (self, address, join);
+}
+
+/* Every address a name resolved to is a join attempt of its own. */
+static void
+join_resolved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  JoinLookup *lookup = data;
+  GossipCluster *self = lookup->cluster;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) resolved = gossip_address_resolve_finish (result, &error);
+
+  if (resolved != NULL && !self->running)
+    error = g_error_new_literal (GOSSIP_CLUSTER_ERROR, GOSSIP_CLUSTER_ERROR_NOT_RUNNING,
+                                 "cluster stopped");
+  for (guint i = 0; error == NULL && resolved[i] != NULL; i++)
+    join_address (self, lookup->join, resolved[i]);
+  join_attempt_done (lookup->join, FALSE, lookup->input, error);
+  g_free (lookup->input);
+  g_free (lookup);
+}
+
+/* IP addresses and URLs are tried at once; names are resolved first, all
+ * at the same time, under the join's cancellable. */
+static void
+join_one (GossipCluster *self, JoinState *join, const char *input)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ready = NULL;
+  JoinLookup *lookup;
+
+  join->outstanding++;
+  if (!_gossip_address_to_transport (input, (guint16) self->default_port, &ready, &error)
+      || ready != NULL)
+    {
+      if (ready != NULL)
+        join_address (self, join, ready);
+      join_attempt_done (join, FALSE, input, error);
+      return;
+    }
+  lookup = g_new0 (JoinLookup, 1);
+  lookup->cluster = self;
+  lookup->join = join;
+  lookup->input = g_strdup (input);
+  gossip_address_resolve_async (input, (guint16) self->default_port, NULL,
+                                g_task_get_cancellable (join->task), join_resolved, lookup);
 }
 
 void
@@ -361,20 +408,8 @@ _gossip_pushpull_join_async (GossipCluster *self, const char *const *addresses,
    * the task before every address was tried. */
   join->outstanding = 1;
   for (guint i = 0; addresses != NULL && addresses[i] != NULL; i++)
-    {
-      g_autofree char *address = NULL;
-
-      if (addresses[i][0] == '\0')
-        continue;
-      address = normalise_address (self, addresses[i]);
-      if (g_strcmp0 (address, self->advertise_address) == 0)
-        {
-          join->self_skipped++;
-          continue;
-        }
-      join->outstanding++;
-      start_exchange (self, address, join);
-    }
+    if (addresses[i][0] != '\0')
+      join_one (self, join, addresses[i]);
   join_attempt_done (join, FALSE, NULL, NULL);
 }
 
@@ -418,6 +453,44 @@ push_pull_tick (gpointer data)
     start_exchange (self, gossip_node_get_address (((GossipMember *) peers->pdata[0])->node), NULL);
 }
 
+/* A seed that is a name gives any one of its addresses but ours. */
+static void
+reconnect_resolved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GossipCluster *self = data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) resolved = gossip_address_resolve_finish (result, &error);
+  g_autoptr (GPtrArray) others = g_ptr_array_new ();
+
+  if (resolved == NULL)
+    g_debug ("%s: seed: %s", self->node_id, error->message);
+  for (guint i = 0; resolved != NULL && resolved[i] != NULL; i++)
+    if (g_strcmp0 (resolved[i], self->advertise_address) != 0)
+      g_ptr_array_add (others, resolved[i]);
+  if (self->running && others->len > 0)
+    {
+      guint pick
+          = others->len == 1 ? 0 : (guint) g_rand_int_range (self->rand, 0, (gint32) others->len);
+      start_exchange (self, g_ptr_array_index (others, pick), NULL);
+    }
+  g_object_unref (self);
+}
+
+static void
+reconnect_with (GossipCluster *self, const char *address)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ready = NULL;
+
+  if (!_gossip_address_to_transport (address, (guint16) self->default_port, &ready, &error))
+    g_debug ("%s: seed: %s", self->node_id, error->message);
+  else if (ready == NULL)
+    gossip_address_resolve_async (address, (guint16) self->default_port, NULL, NULL,
+                                  reconnect_resolved, g_object_ref (self));
+  else if (g_strcmp0 (ready, self->advertise_address) != 0)
+    start_exchange (self, ready, NULL);
+}
+
 static void
 reconnect_tick (gpointer data)
 {
@@ -440,13 +513,9 @@ reconnect_tick (gpointer data)
   if (candidates->len == 0)
     return;
   self->counters[GOSSIP_COUNTER_RECONNECT_ATTEMPTS]++;
-  {
-    const char *pick = g_ptr_array_index (
-        candidates, g_rand_int_range (self->rand, 0, (gint32) candidates->len));
-    g_autofree char *address = normalise_address (self, pick);
-    if (g_strcmp0 (address, self->advertise_address) != 0)
-      start_exchange (self, address, NULL);
-  }
+  reconnect_with (
+      self,
+      g_ptr_array_index (candidates, g_rand_int_range (self->rand, 0, (gint32) candidates->len)));
 }
 
 void

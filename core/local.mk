@@ -15,7 +15,8 @@ gossipinclude_HEADERS = \
 	core/gossip/gossip-frame.h \
 	core/gossip/gossip-memory-network.h \
 	core/gossip/gossip-node.h \
-	core/gossip/gossip-cluster.h
+	core/gossip/gossip-cluster.h \
+	core/gossip/gossip-address.h
 
 core_libgossip_1_0_la_SOURCES = \
 	core/gossip-errors.c \
@@ -51,6 +52,8 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-membership.c \
 	core/gossip-probe.c \
 	core/gossip-pushpull.c \
+	core/gossip-address.c \
+	core/gossip-address-private.h \
 	$(gossipinclude_HEADERS)
 
 core_libgossip_1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"gossip\" \

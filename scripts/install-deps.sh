@@ -5,7 +5,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libgnutls28-dev zlib1g-dev libsnappy-dev
   libmsgpack-dev libmpack-dev libwslay-dev libzstd-dev liblz4-dev
-  python3 python3-msgpack clang-format valgrind iproute2 nftables xz-utils"
+  python3 python3-msgpack clang-format valgrind iproute2 nftables xz-utils dnsmasq-base"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

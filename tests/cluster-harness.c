@@ -223,9 +223,16 @@ join_finished (Harness *h, gpointer data)
 guint
 harness_join (Harness *h, guint i, const char *const *addresses, GError **error)
 {
+  return harness_join_cancellable (h, i, addresses, NULL, error);
+}
+
+guint
+harness_join_cancellable (Harness *h, guint i, const char *const *addresses,
+                          GCancellable *cancellable, GError **error)
+{
   JoinWait w = { 0 };
 
-  gossip_cluster_join_async (harness_node (h, i), addresses, NULL, join_done, &w);
+  gossip_cluster_join_async (harness_node (h, i), addresses, cancellable, join_done, &w);
   g_assert_true (harness_run_until (h, join_finished, &w, 30 * G_USEC_PER_SEC));
   if (w.error != NULL)
     g_propagate_error (error, w.error);

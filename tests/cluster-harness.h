@@ -35,6 +35,8 @@ gint64 harness_now (Harness *h);
 
 /* Joins node i to node `via`, waits for the result; returns joined count, error set on failure. */
 guint harness_join (Harness *h, guint i, const char *const *addresses, GError **error);
+guint harness_join_cancellable (Harness *h, guint i, const char *const *addresses,
+                                GCancellable *cancellable, GError **error);
 void harness_join_all_to (Harness *h, guint via);
 
 GossipNodeState harness_state_of (Harness *h, guint observer, guint subject);

@@ -14,4 +14,5 @@
 #include "gossip-memory-network.h"
 #include "gossip-node.h"
 #include "gossip-cluster.h"
+#include "gossip-address.h"
 #undef GOSSIP_INSIDE_GOSSIP_H
