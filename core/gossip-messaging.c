@@ -1067,6 +1067,7 @@ _gossip_messaging_handle_broadcast (GossipCluster *self, const GossipMsg *msg)
   Handler *h;
   gint64 now_ms = gossip_clock_now_wall (self->clock) / 1000;
   gboolean forward;
+  guint64 hops;
   GVariant *reply;
 
   if (msg->sent_at < now_ms - self->dedup_window / 1000)
@@ -1082,11 +1083,13 @@ _gossip_messaging_handle_broadcast (GossipCluster *self, const GossipMsg *msg)
     }
   h = g_hash_table_lookup (self->handlers, GUINT_TO_POINTER (msg->user_type));
   forward = msg->hops > 1 && (msg->relay || (h != NULL && h->kind == HANDLER_FORWARD));
+  /* A sender cannot make us relay further than we would ourselves. */
+  hops = MIN (msg->hops, (guint64) hop_limit (self));
   /* Forward first: the handler may take its time, the others need not wait. */
   if (forward)
     {
       g_autoptr (GVariant) entry = g_variant_ref_sink (
-          _gossip_msg_broadcast (msg->origin, msg->epoch, msg->seq, msg->user_type, msg->hops - 1,
+          _gossip_msg_broadcast (msg->origin, msg->epoch, msg->seq, msg->user_type, hops - 1,
                                  msg->sent_at, msg->relay, msg->payload));
       if (enqueue (self, entry, msg->relay))
         self->counters[GOSSIP_COUNTER_BROADCASTS_FORWARDED]++;

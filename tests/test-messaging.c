@@ -3,6 +3,7 @@
  * from --seed), and on real loopback sockets. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster-harness.h"
@@ -573,6 +574,120 @@ test_unhandled_counted (void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Hostile input: well-framed messages with bad content are counted and
+ * dropped, and the node goes on working. */
+
+static GVariant *
+dict (const char *first_key, ...)
+{
+  GVariantBuilder b;
+  va_list args;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  va_start (args, first_key);
+  for (const char *key = first_key; key != NULL; key = va_arg (args, const char *))
+    g_variant_builder_add (&b, "{sv}", key, va_arg (args, GVariant *));
+  va_end (args);
+  return g_variant_builder_end (&b);
+}
+
+static void
+test_hostile_messages (void)
+{
+  g_autoptr (Harness) h = converged_cluster (2, FALSE, lan);
+  g_autoptr (GPtrArray) inboxes = attach_inboxes (h, TRUE);
+  GossipCluster *victim = harness_node (h, 0);
+  g_autoptr (GError) error = NULL;
+  GossipPlugin *plugin = gossip_plugin_load (GOSSIP_PLUGIN_KIND_CODEC, "msgpack", NULL, &error);
+  g_autoptr (GossipPipeline) pipeline = NULL;
+  g_autoptr (GSocket) sock
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr (GSocketAddress) to = NULL;
+  guint64 now_ms = (guint64) (g_get_real_time () / 1000);
+  guint64 malformed_before = gossip_cluster_get_counter (victim, "dropped-malformed");
+  GVariant *bad_broadcast_entry
+      = dict ("t", g_variant_new_uint64 (15), "o", g_variant_new_string (""), NULL);
+  GVariant *messages[] = {
+    /* A broadcast missing its id; one with a reserved user type. */
+    dict ("t", g_variant_new_uint64 (15), "ut", g_variant_new_uint64 (200), NULL),
+    dict ("t", g_variant_new_uint64 (15), "o", g_variant_new_string ("evil"), "e",
+          g_variant_new_uint64 (1), "s", g_variant_new_uint64 (1), "ut", g_variant_new_uint64 (5),
+          "h", g_variant_new_uint64 (3), "ts", g_variant_new_uint64 (now_ms), NULL),
+    /* A user type nobody handles. */
+    dict ("t", g_variant_new_uint64 (13), "f", g_variant_new_string ("evil"), "ut",
+          g_variant_new_uint64 (999), NULL),
+    /* A malformed broadcast piggybacked on a gossip carrier. */
+    dict ("t", g_variant_new_uint64 (12), "f", g_variant_new_string ("evil"), "pb",
+          g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                               (GVariant *[]){ g_variant_new_variant (bad_broadcast_entry) }, 1),
+          NULL),
+    /* Replies nobody asked for. */
+    dict ("t", g_variant_new_uint64 (14), "s", g_variant_new_uint64 (987654321), "f",
+          g_variant_new_string ("evil"), NULL),
+    dict ("t", g_variant_new_uint64 (17), "s", g_variant_new_uint64 (987654322), "f",
+          g_variant_new_string ("evil"), "n", g_variant_new_string ("node-001"), "mv",
+          g_variant_new_uint64 (G_MAXUINT64), "m", g_variant_new_string ("junk"), NULL),
+    /* An alive update whose metadata is junk. */
+    dict ("t", g_variant_new_uint64 (5), "n", g_variant_new_string ("evil"), "i",
+          g_variant_new_uint64 (1), "a", g_variant_new_string ("127.0.0.1:9"), "mv",
+          g_variant_new_uint64 (5), "m", g_variant_new_string ("junk"), NULL),
+    /* A broadcast far older than the replay window. */
+    dict ("t", g_variant_new_uint64 (15), "o", g_variant_new_string ("evil"), "e",
+          g_variant_new_uint64 (1), "s", g_variant_new_uint64 (2), "ut",
+          g_variant_new_uint64 (MSG_TYPE), "h", g_variant_new_uint64 (3), "ts",
+          g_variant_new_uint64 (1000), "v", numbered (99, 0), NULL),
+    /* A metadata request by datagram. */
+    dict ("t", g_variant_new_uint64 (16), "s", g_variant_new_uint64 (1), "f",
+          g_variant_new_string ("evil"), "n", g_variant_new_string ("node-000"), NULL),
+    /* A fresh broadcast claiming a huge hop count: delivered once, relayed
+     * no further than our own limit. */
+    dict ("t", g_variant_new_uint64 (15), "o", g_variant_new_string ("evil"), "e",
+          g_variant_new_uint64 (1), "s", g_variant_new_uint64 (3), "ut",
+          g_variant_new_uint64 (MSG_TYPE), "h", g_variant_new_uint64 (G_MAXUINT64), "ts",
+          g_variant_new_uint64 (now_ms), "r", g_variant_new_boolean (TRUE), "v", numbered (7, 0),
+          NULL),
+  };
+
+  g_assert_no_error (error);
+  pipeline = gossip_pipeline_new (gossip_plugin_get_vtable (plugin), NULL, -1, NULL, 512,
+                                  4 * 1024 * 1024, &error);
+  g_assert_no_error (error);
+  {
+    const char *address = harness_address (h, 0);
+    const char *colon = strrchr (address, ':');
+    g_autofree char *host = g_strndup (address, (gsize) (colon - address));
+    to = g_inet_socket_address_new_from_string (host, (guint) atoi (colon + 1));
+  }
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (messages); i++)
+      {
+        g_autoptr (GBytes) frame = gossip_pipeline_encode (pipeline, messages[i], &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (g_socket_send_to (sock, to, g_bytes_get_data (frame, NULL),
+                                           g_bytes_get_size (frame), NULL, &error),
+                         ==, (gssize) g_bytes_get_size (frame));
+      }
+  harness_run (h, SEC);
+
+  g_assert_cmpuint (gossip_cluster_get_counter (victim, "dropped-malformed") - malformed_before, >=,
+                    2 * 4);
+  g_assert_cmpuint (gossip_cluster_get_counter (victim, "dropped-unhandled"), >=, 2);
+  g_assert_cmpuint (gossip_cluster_get_counter (victim, "late-acks"), >=, 4);
+  g_assert_cmpuint (gossip_cluster_get_counter (victim, "dropped-metadata"), >=, 1);
+  g_assert_cmpuint (gossip_cluster_get_counter (victim, "broadcasts-expired"), ==, 2);
+  /* The fresh broadcast: delivered once (the second copy is a duplicate). */
+  g_assert_cmpuint (inbox_count (g_ptr_array_index (inboxes, 0), "evil", 7), ==, 1);
+  g_assert_cmpuint (inbox_count (g_ptr_array_index (inboxes, 0), "evil", 99), ==, 0);
+  g_assert_cmpuint (gossip_cluster_get_counter (victim, "broadcasts-duplicate"), >=, 1);
+  /* ... and the node still works. */
+  g_assert_true (gossip_cluster_broadcast (victim, MSG_TYPE, numbered (1, 0), &error));
+  g_assert_true (
+      harness_run_until (h, inbox_total_at_least, g_ptr_array_index (inboxes, 1), 5 * SEC));
+  for (guint i = 0; i < G_N_ELEMENTS (messages); i++)
+    g_variant_unref (messages[i]);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Metadata */
 
 static void
@@ -774,6 +889,7 @@ main (int argc, char **argv)
   g_test_add_func ("/messaging/send-forwarding", test_send_forwarding);
   g_test_add_func ("/messaging/queue-full", test_queue_full);
   g_test_add_func ("/messaging/unhandled-counted", test_unhandled_counted);
+  g_test_add_func ("/messaging/hostile-messages-counted-and-dropped", test_hostile_messages);
   g_test_add_func ("/metadata/types-spread", test_metadata_types);
   g_test_add_func ("/metadata/large-and-late-joiner", test_metadata_large_and_late_joiner);
   g_test_add_func ("/metadata/newest-wins", test_metadata_newest_wins);
