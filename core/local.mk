@@ -47,6 +47,7 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-membership.c \
 	core/gossip-probe.c \
 	core/gossip-pushpull.c \
+	core/gossip-notice.c \
 	$(gossipinclude_HEADERS)
 
 core_libgossip_1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"gossip\" \
