@@ -6,6 +6,7 @@ include tests/crypto.mk
 include tests/transport.mk
 include tests/codec.mk
 include tests/config.mk
+include tests/matrix.mk
 
 check_PROGRAMS += tests/test-clock tests/test-plugin-loader tests/test-frame
 TESTS += tests/test-clock tests/test-plugin-loader tests/test-frame
