@@ -83,7 +83,7 @@ send_notice (GossipCluster *self, GossipClusterTransport *t, const char *to,
   g_autofree char *text = NULL;
   g_autoptr (GBytes) frame = NULL;
 
-  if (now - self->notice_window >= G_USEC_PER_SEC || self->notice_window == 0)
+  if (self->notices_in_window == 0 || now - self->notice_window >= G_USEC_PER_SEC)
     {
       self->notice_window = now;
       self->notices_in_window = 0;
