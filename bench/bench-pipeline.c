@@ -7,7 +7,8 @@
  * compressor and cipher found in the plugin search path is measured, with
  * "none" for compressor and cipher, for payloads of 100 B and 4 KiB.
  *
- * stdout: one JSON object per combination.  stderr: progress.
+ * stdout: one JSON object per combination, or with --all a Markdown table
+ * of every combination and the issue-6 targets checked.  stderr: progress.
  */
 #include "config.h"
 
@@ -56,6 +57,21 @@ typedef struct
   double build_ns; /* the part of wall_ns spent building the message */
 } Result;
 
+/* One measured combination, kept for the --all table. */
+typedef struct
+{
+  const char *codec; /* interned */
+  const char *compressor;
+  const char *cipher;
+  gsize key_bits;
+  gsize payload;
+  Result result;
+} Row;
+
+/* Issue 6's targets for W6. */
+#define TARGET_BEST_PAIR_NS 1500.0
+#define TARGET_JSON_FACTOR  5.0
+
 static gdouble opt_seconds = 0.3;
 static gdouble opt_max_seconds = 120.0;
 static gboolean opt_quick = FALSE;
@@ -65,6 +81,8 @@ static char **opt_codecs = NULL;
 static char **opt_compressors = NULL;
 static char **opt_ciphers = NULL;
 static gint opt_payload = 0;
+static gboolean opt_all = FALSE;
+static gint opt_repeat = 1;
 
 static const GOptionEntry options[]
     = { { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -85,6 +103,14 @@ static const GOptionEntry options[]
           "Only this cipher, or none (repeatable)", "NAME" },
         { "payload", 0, 0, G_OPTION_ARG_INT, &opt_payload,
           "Only this payload size instead of 100 and 4096", "BYTES" },
+        { "all", 'a', 0, G_OPTION_ARG_NONE, &opt_all,
+          "Every codec x compressor x cipher, printed as one Markdown table with the targets "
+          "checked, instead of JSON lines (no --codec/--compressor/--cipher)",
+          NULL },
+        { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat,
+          "Measure everything R times: R JSON lines per combination, or with --all the fastest "
+          "of R in the table (default 1)",
+          "R" },
         G_OPTION_ENTRY_NULL };
 
 static const gsize payload_sizes[] = { 100, 4096 };
@@ -294,9 +320,32 @@ print_result (const Plugin *codec, const Plugin *compressor, const Cipher *ciphe
   fflush (stdout);
 }
 
+/* --all with --repeat: a combination's row is its fastest round (the one
+ * least disturbed by other load on the machine). */
+static void
+keep_fastest (GArray *rows, const Plugin *codec, const Plugin *compressor, const Cipher *cipher,
+              gsize payload, const Result *result)
+{
+  Row row = { codec->name, compressor->name, cipher->name, cipher->key_len * 8, payload, *result };
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      Row *r = &g_array_index (rows, Row, i);
+
+      if (r->codec == row.codec && r->compressor == row.compressor && r->cipher == row.cipher
+          && r->key_bits == row.key_bits && r->payload == row.payload)
+        {
+          if (result->wall_ns < r->result.wall_ns)
+            r->result = *result;
+          return;
+        }
+    }
+  g_array_append_val (rows, row);
+}
+
 static gboolean
 measure (const Plugin *codec, const Plugin *compressor, const Cipher *cipher, GBytes *payload,
-         const char *node_id, const Budget *budget, double build_ns, GError **error)
+         const char *node_id, const Budget *budget, double build_ns, GArray *rows, GError **error)
 {
   g_autoptr (GossipPipeline) pipeline
       = make_pipeline (codec, compressor, cipher, budget->compress_min_size, error);
@@ -313,7 +362,10 @@ measure (const Plugin *codec, const Plugin *compressor, const Cipher *cipher, GB
   result.compressed
       = (((const guint8 *) g_bytes_get_data (frame, NULL))[2] & GOSSIP_FRAME_FLAG_COMPRESSED) != 0;
   result.build_ns = build_ns;
-  print_result (codec, compressor, cipher, g_bytes_get_size (payload), &result);
+  if (rows != NULL)
+    keep_fastest (rows, codec, compressor, cipher, g_bytes_get_size (payload), &result);
+  else
+    print_result (codec, compressor, cipher, g_bytes_get_size (payload), &result);
   g_printerr ("W6 %-8s %-7s %-8s %3" G_GSIZE_FORMAT "-bit %4" G_GSIZE_FORMAT
               " B: %8.0f ns/round trip (%" G_GUINT64_FORMAT " round trips)\n",
               codec->name, compressor->name, cipher->name, cipher->key_len * 8,
@@ -426,6 +478,159 @@ report_compressibility (GArray *compressors, GBytes *payload)
     }
 }
 
+static gint
+compare_rows (gconstpointer a, gconstpointer b)
+{
+  const Row *x = a, *y = b;
+  int c;
+
+  if (x->payload != y->payload)
+    return x->payload < y->payload ? -1 : 1;
+  if ((c = strcmp (x->codec, y->codec)) != 0 || (c = strcmp (x->compressor, y->compressor)) != 0
+      || (c = strcmp (x->cipher, y->cipher)) != 0)
+    return c;
+  return x->key_bits < y->key_bits ? -1 : x->key_bits > y->key_bits;
+}
+
+static const char *
+cipher_label (const Row *row, char *buf, gsize size)
+{
+  if (row->key_bits == 0)
+    return row->cipher;
+  g_snprintf (buf, size, "%s-%" G_GSIZE_FORMAT, row->cipher, row->key_bits);
+  return buf;
+}
+
+/* The row of @codec with no compressor, @cipher and @key_bits at @payload. */
+static const Row *
+find_row (GArray *rows, const char *codec, const char *cipher, gsize key_bits, gsize payload)
+{
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *r = &g_array_index (rows, Row, i);
+
+      if (r->payload == payload && strcmp (r->codec, codec) == 0
+          && strcmp (r->compressor, "none") == 0 && strcmp (r->cipher, cipher) == 0
+          && r->key_bits == key_bits)
+        return r;
+    }
+  return NULL;
+}
+
+/* The best 100-byte pair without compressor; @with_cipher: only encrypted rows. */
+static const Row *
+best_pair (GArray *rows, gboolean with_cipher, gboolean pipeline_only)
+{
+  const Row *best = NULL;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *r = &g_array_index (rows, Row, i);
+      double ns = r->result.wall_ns - (pipeline_only ? r->result.build_ns : 0);
+
+      if (r->payload != 100 || strcmp (r->compressor, "none") != 0
+          || (with_cipher && r->key_bits == 0))
+        continue;
+      if (best == NULL || ns < best->result.wall_ns - (pipeline_only ? best->result.build_ns : 0))
+        best = r;
+    }
+  return best;
+}
+
+static void
+print_best_pair (GArray *rows, gboolean with_cipher, gboolean pipeline_only)
+{
+  const Row *best = best_pair (rows, with_cipher, pipeline_only);
+  double ns;
+  char buf[64];
+
+  if (best == NULL)
+    return;
+  ns = best->result.wall_ns - (pipeline_only ? best->result.build_ns : 0);
+  printf ("- best codec/cipher pair on 100 B%s%s: %s + %s, %.0f ns: %s (target < %.0f ns)\n",
+          with_cipher ? ", encrypted" : ", cipher none allowed",
+          pipeline_only ? ", pipeline alone (minus build_ns)" : "", best->codec,
+          cipher_label (best, buf, sizeof buf), ns,
+          ns < TARGET_BEST_PAIR_NS ? "**met**" : "**missed**", TARGET_BEST_PAIR_NS);
+}
+
+/* JSON against msgpack, without compressor, for each cipher and payload. */
+static void
+print_json_factor (GArray *rows)
+{
+  double worst = 0, worst_pipeline = 0;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *json = &g_array_index (rows, Row, i);
+      const Row *msgpack;
+      double factor, pipeline_factor;
+      char buf[64];
+
+      if (strcmp (json->codec, "json") != 0 || strcmp (json->compressor, "none") != 0)
+        continue;
+      msgpack = find_row (rows, "msgpack", json->cipher, json->key_bits, json->payload);
+      if (msgpack == NULL)
+        continue;
+      any = TRUE;
+      factor = json->result.wall_ns / msgpack->result.wall_ns;
+      pipeline_factor = (json->result.wall_ns - json->result.build_ns)
+                        / (msgpack->result.wall_ns - msgpack->result.build_ns);
+      worst = MAX (worst, factor);
+      worst_pipeline = MAX (worst_pipeline, pipeline_factor);
+      printf ("- json / msgpack, %" G_GSIZE_FORMAT " B, %s: %.2f× (pipeline alone %.2f×)\n",
+              json->payload, cipher_label (json, buf, sizeof buf), factor, pipeline_factor);
+    }
+  if (any)
+    printf ("- JSON within %.0f× of msgpack: %s (worst %.2f×; pipeline alone %.2f×)\n",
+            TARGET_JSON_FACTOR, worst <= TARGET_JSON_FACTOR ? "**met**" : "**missed**", worst,
+            worst_pipeline);
+}
+
+/* Building does not depend on the plugins: every row of a payload size
+ * gets the fastest building time measured for it (in any round). */
+static void
+use_fastest_build (GArray *rows)
+{
+  for (guint i = 0; i < rows->len; i++)
+    for (guint j = 0; j < rows->len; j++)
+      {
+        Row *a = &g_array_index (rows, Row, i), *b = &g_array_index (rows, Row, j);
+
+        if (a->payload == b->payload && b->result.build_ns < a->result.build_ns)
+          a->result.build_ns = b->result.build_ns;
+      }
+}
+
+/* --all: every row as a Markdown table, then the targets. */
+static void
+print_table (GArray *rows)
+{
+  use_fastest_build (rows);
+  g_array_sort (rows, compare_rows);
+  printf ("| payload | codec | compressor | cipher | ns / round trip | CPU ns | build_ns | "
+          "pipeline ns | frame bytes |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *r = &g_array_index (rows, Row, i);
+      char buf[64];
+
+      printf ("| %" G_GSIZE_FORMAT
+              " B | %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %" G_GSIZE_FORMAT "%s |\n",
+              r->payload, r->codec, r->compressor, cipher_label (r, buf, sizeof buf),
+              r->result.wall_ns, r->result.cpu_ns, r->result.build_ns,
+              r->result.wall_ns - r->result.build_ns, r->result.frame_bytes,
+              r->result.compressed ? " (compressed)" : "");
+    }
+  printf ("\nTargets (issue 6):\n\n");
+  print_best_pair (rows, TRUE, FALSE);
+  print_best_pair (rows, FALSE, FALSE);
+  print_best_pair (rows, TRUE, TRUE);
+  print_json_factor (rows);
+  fflush (stdout);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -435,6 +640,7 @@ main (int argc, char **argv)
   g_autoptr (GArray) codecs = NULL, compressors = NULL, cipher_plugins = NULL, ciphers = NULL;
   g_autoptr (GPtrArray) payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autofree char *node_id = g_uuid_string_random ();
+  g_autoptr (GArray) rows = NULL;
   Budget budget = { 0 };
   guint n_combinations, n_runs;
   double started;
@@ -446,13 +652,21 @@ main (int argc, char **argv)
       return 2;
     }
   if (opt_seconds <= 0 || opt_max_seconds <= 0 || opt_iterations < 0 || opt_compress_min_size < 0
-      || opt_payload < 0 || opt_payload > MAX_FRAME_SIZE / 2)
+      || opt_payload < 0 || opt_payload > MAX_FRAME_SIZE / 2 || opt_repeat < 1)
     {
-      g_printerr ("bench-pipeline: times must be positive, counts and sizes not negative, "
-                  "payloads at most %d bytes\n",
+      g_printerr ("bench-pipeline: times and --repeat must be positive, counts and sizes not "
+                  "negative, payloads at most %d bytes\n",
                   MAX_FRAME_SIZE / 2);
       return 2;
     }
+  if (opt_all && (opt_codecs || opt_compressors || opt_ciphers))
+    {
+      g_printerr ("bench-pipeline: --all measures every plugin: leave out --codec, --compressor "
+                  "and --cipher\n");
+      return 2;
+    }
+  if (opt_all)
+    rows = g_array_new (FALSE, FALSE, sizeof (Row));
 
   codecs = discover (GOSSIP_PLUGIN_KIND_CODEC, opt_codecs, FALSE);
   compressors = discover (GOSSIP_PLUGIN_KIND_COMPRESSOR, opt_compressors, TRUE);
@@ -478,7 +692,8 @@ main (int argc, char **argv)
   budget.seconds = opt_quick ? 0.004 : opt_seconds;
   budget.warmup = budget.seconds / 5;
   /* Leave a tenth of the cap for set-up and the untimed first round trips. */
-  n_runs = n_combinations + payloads->len; /* and the message alone per payload */
+  /* And the message alone per payload, all of it --repeat times. */
+  n_runs = (n_combinations + payloads->len) * (guint) opt_repeat;
   if (budget.iterations == 0 && n_runs * (budget.seconds + budget.warmup) > opt_max_seconds * 0.9)
     {
       budget.seconds = opt_max_seconds * 0.9 / n_runs / 1.2;
@@ -487,43 +702,48 @@ main (int argc, char **argv)
                   opt_max_seconds);
     }
   g_printerr ("W6: %u codecs x %u compressors x %u ciphers x %u payloads = %u combinations, "
-              "%.3f s each\n",
+              "%.3f s each, %d time(s)\n",
               codecs->len, compressors->len, ciphers->len, payloads->len, n_combinations,
-              budget.seconds + budget.warmup);
+              budget.seconds + budget.warmup, opt_repeat);
   for (guint i = 0; i < payloads->len; i++)
     report_compressibility (compressors, payloads->pdata[i]);
 
   started = now_ns (CLOCK_MONOTONIC);
-  for (guint p = 0; p < payloads->len; p++)
-    {
-      Work build_only = { NULL, node_id, payloads->pdata[p], 1 };
-      Result build = { 0 };
+  for (gint round = 0; round < opt_repeat; round++)
+    for (guint p = 0; p < payloads->len; p++)
+      {
+        Work build_only = { NULL, node_id, payloads->pdata[p], 1 };
+        Result build = { 0 };
 
-      /* Building does not depend on the plugins: timed once per payload. */
-      if (!time_work (&build_only, &budget, &build, &error))
-        {
-          g_printerr ("bench-pipeline: building the message: %s\n", error->message);
-          return 1;
-        }
-      g_printerr ("W6 building the %u-byte message alone: %.0f ns\n",
-                  (guint) g_bytes_get_size (payloads->pdata[p]), build.wall_ns);
-      for (guint c = 0; c < codecs->len; c++)
+        /* Building does not depend on the plugins: timed once per payload. */
+        if (!time_work (&build_only, &budget, &build, &error))
+          {
+            g_printerr ("bench-pipeline: building the message: %s\n", error->message);
+            return 1;
+          }
+        g_printerr ("W6 building the %u-byte message alone: %.0f ns\n",
+                    (guint) g_bytes_get_size (payloads->pdata[p]), build.wall_ns);
+        /* Codecs innermost: the ones compared with each other run back to
+         * back, under the same load. */
         for (guint z = 0; z < compressors->len; z++)
           for (guint e = 0; e < ciphers->len; e++)
-            {
-              const Plugin *codec = &g_array_index (codecs, Plugin, c);
-              const Plugin *compressor = &g_array_index (compressors, Plugin, z);
-              const Cipher *cipher = &g_array_index (ciphers, Cipher, e);
+            for (guint c = 0; c < codecs->len; c++)
+              {
+                const Plugin *codec = &g_array_index (codecs, Plugin, c);
+                const Plugin *compressor = &g_array_index (compressors, Plugin, z);
+                const Cipher *cipher = &g_array_index (ciphers, Cipher, e);
 
-              if (!measure (codec, compressor, cipher, payloads->pdata[p], node_id, &budget,
-                            build.wall_ns, &error))
-                {
-                  g_printerr ("bench-pipeline: %s / %s / %s: %s\n", codec->name, compressor->name,
-                              cipher->name, error->message);
-                  return 1;
-                }
-            }
-    }
+                if (!measure (codec, compressor, cipher, payloads->pdata[p], node_id, &budget,
+                              build.wall_ns, rows, &error))
+                  {
+                    g_printerr ("bench-pipeline: %s / %s / %s: %s\n", codec->name, compressor->name,
+                                cipher->name, error->message);
+                    return 1;
+                  }
+              }
+      }
   g_printerr ("W6: done in %.1f s\n", (now_ns (CLOCK_MONOTONIC) - started) / 1e9);
+  if (rows != NULL)
+    print_table (rows);
   return 0;
 }

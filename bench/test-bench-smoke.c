@@ -161,6 +161,52 @@ test_filters_restrict_the_run_to_one_combination (void)
   g_assert_true (some_line_has (lines, "payload", "100,"));
 }
 
+/* --all: one Markdown table with a row per combination, then the targets. */
+static void
+test_all_prints_a_table_and_the_targets (void)
+{
+  const char *const args[] = { "--all", "--quick", "--payload", "100", NULL };
+  g_auto (GStrv) lines = NULL;
+  g_auto (GStrv) codecs = NULL;
+  guint rows = 0, targets = 0;
+
+  if (!have_codec ())
+    return;
+  lines = run_bench (args);
+  codecs = gossip_plugin_list_available (GOSSIP_PLUGIN_KIND_CODEC, NULL);
+  g_assert_true (g_str_has_prefix (lines[0], "| payload | codec | compressor | cipher |"));
+  g_assert_true (g_str_has_prefix (lines[1], "|---|"));
+  for (guint i = 2; lines[i] != NULL && lines[i][0] == '|'; i++)
+    {
+      g_assert_true (g_str_has_prefix (lines[i], "| 100 B | "));
+      g_assert_true (g_str_has_suffix (lines[i], " |"));
+      rows++;
+    }
+  /* Every codec with no compressor and no cipher at least. */
+  g_assert_cmpuint (rows, >=, g_strv_length (codecs));
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "- best codec/cipher pair on 100 B"))
+      {
+        g_assert_true (strstr (lines[i], "**met**") || strstr (lines[i], "**missed**"));
+        targets++;
+      }
+  g_assert_cmpuint (targets, >=, 1);
+}
+
+static void
+test_all_refuses_filters (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { BENCH_PIPELINE, "--all", "--codec", "msgpack", NULL };
+  int status;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+}
+
 /* The line of @workload (and @variant, if not NULL), which must be the only one. */
 static const char *
 find_line (char **lines, const char *workload, const char *variant)
@@ -239,6 +285,9 @@ main (int argc, char **argv)
                    test_quick_run_measures_every_plugin_combination);
   g_test_add_func ("/bench/pipeline/filters-restrict-the-run-to-one-combination",
                    test_filters_restrict_the_run_to_one_combination);
+  g_test_add_func ("/bench/pipeline/all-prints-a-table-and-the-targets",
+                   test_all_prints_a_table_and_the_targets);
+  g_test_add_func ("/bench/pipeline/all-refuses-filters", test_all_refuses_filters);
   g_test_add_func ("/bench/cluster/quick-run-reports-every-workload",
                    test_cluster_quick_run_reports_every_workload);
   return g_test_run ();

@@ -5,6 +5,7 @@
  *   gossip-membership.c  the member table and its state machine
  *   gossip-probe.c       failure detection (SWIM probes, Lifeguard)
  *   gossip-pushpull.c    join, periodic state sync, partition healing, leave
+ *   gossip-notice.c      telling peers with other plugins why their frames fail
  */
 #pragma once
 
@@ -78,6 +79,8 @@ typedef enum
   GOSSIP_COUNTER_META_CHANGES,
   GOSSIP_COUNTER_META_FETCHES,
   GOSSIP_COUNTER_DROPPED_METADATA,
+  GOSSIP_COUNTER_NOTICES_SENT,
+  GOSSIP_COUNTER_NOTICES_SUPPRESSED,
   GOSSIP_COUNTER_N
 } GossipCounter;
 
@@ -180,6 +183,9 @@ struct _GossipCluster
   gsize max_metadata_size;
   guint meta_publish_timer;
   GHashTable *transport_stats; /* transport name -> guint64[4] */
+  /* Notices sent in the current one-second window (gossip-notice.c). */
+  gint64 notice_window;
+  guint notices_in_window;
 
   guint64 counters[GOSSIP_COUNTER_N];
   gint64 last_log[GOSSIP_COUNTER_N];
@@ -258,7 +264,14 @@ gint64 _gossip_pushpull_scale (gint64 interval, guint n);
 void _gossip_pushpull_join_async (GossipCluster *self, const char *const *addresses,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);
+guint _gossip_pushpull_fail_exchanges (GossipCluster *self, const char *address,
+                                       const GError *error);
 void _gossip_pushpull_leave_async (GossipCluster *self, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data);
+
+/* gossip-notice.c */
+void _gossip_notice_handle_rejected (GossipCluster *self, GossipClusterTransport *t,
+                                     GossipTransportPath path, const char *from,
+                                     const GError *error);
 
 G_END_DECLS

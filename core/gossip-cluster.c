@@ -81,6 +81,8 @@ static const char *const counter_names[GOSSIP_COUNTER_N] = {
   [GOSSIP_COUNTER_META_CHANGES] = "metadata-changes",
   [GOSSIP_COUNTER_META_FETCHES] = "metadata-fetches",
   [GOSSIP_COUNTER_DROPPED_METADATA] = "dropped-metadata",
+  [GOSSIP_COUNTER_NOTICES_SENT] = "notices-sent",
+  [GOSSIP_COUNTER_NOTICES_SUPPRESSED] = "notices-suppressed",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (counter_names) == GOSSIP_COUNTER_N);
@@ -399,6 +401,7 @@ on_transport_received (gpointer user_data, GossipTransportPath path, const char 
   if (message == NULL)
     {
       _gossip_cluster_log_drop (self, GOSSIP_COUNTER_DROPPED_FRAME, from, "%s", error->message);
+      _gossip_notice_handle_rejected (self, t, path, from, error);
       return;
     }
   if (!_gossip_msg_parse (message, &msg, &error))
@@ -977,7 +980,8 @@ gossip_cluster_join_async (GossipCluster *self, const char *const *addresses,
  * @error: return location for a #GError
  *
  * Returns: how many addresses were joined; 0 with @error set when none was
- *   (%GOSSIP_CLUSTER_ERROR_JOIN_FAILED, _SELF_JOIN, _VERSION_MISMATCH, ...)
+ *   (%GOSSIP_CLUSTER_ERROR_JOIN_FAILED, _SELF_JOIN, _VERSION_MISMATCH,
+ *   _PLUGIN_MISMATCH, ...)
  */
 guint
 gossip_cluster_join_finish (GossipCluster *self, GAsyncResult *result, GError **error)

@@ -34,6 +34,8 @@ typedef struct
   guint32 body_len;
 } GossipFrameHeader;
 
+void _gossip_pipeline_get_ids (GossipPipeline *pipeline, GossipFrameHeader *ids);
+
 gboolean _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_frame_size,
                                      GossipFrameHeader *header, GossipFrameError *reason,
                                      GError **error);

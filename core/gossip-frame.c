@@ -53,6 +53,7 @@ static const char *const reason_names[GOSSIP_FRAME_ERROR_N_ERRORS] = {
   [GOSSIP_FRAME_ERROR_DECOMPRESS_FAILED] = "decompress-failed",
   [GOSSIP_FRAME_ERROR_DECODE_FAILED] = "decode-failed",
   [GOSSIP_FRAME_ERROR_ENCODE_FAILED] = "encode-failed",
+  [GOSSIP_FRAME_ERROR_NOTICE] = "notice",
 };
 
 /**
@@ -367,6 +368,74 @@ open_body (GossipPipeline *self, const GossipFrameHeader *header, const guint8 *
   return FALSE;
 }
 
+/* The longest prefix of @text (valid UTF-8) within @max bytes that does not
+ * cut a character. */
+static gsize
+utf8_prefix_len (const char *text, gsize max)
+{
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      const char *next = g_utf8_next_char (p);
+
+      if ((gsize) (next - text) > max)
+        break;
+      p = next;
+    }
+  return (gsize) (p - text);
+}
+
+/**
+ * gossip_frame_new_notice:
+ * @text: a short line saying why frames were refused (valid UTF-8); only
+ *   its first %GOSSIP_FRAME_NOTICE_MAX_TEXT bytes are sent
+ *
+ * Makes a notice frame: codec id 0, no compressor, no cipher, the text as
+ * its body.  Any node can read it, whatever its plugins
+ * (docs/PROTOCOL.md, "Notices").
+ *
+ * Returns: (transfer full): the frame
+ */
+GBytes *
+gossip_frame_new_notice (const char *text)
+{
+  gsize len;
+  guint8 *out;
+
+  g_return_val_if_fail (text != NULL && g_utf8_validate (text, -1, NULL), NULL);
+
+  len = utf8_prefix_len (text, GOSSIP_FRAME_NOTICE_MAX_TEXT);
+  out = g_malloc (GOSSIP_FRAME_HEADER_SIZE + len);
+  write_header (out, 0, GOSSIP_FRAME_CODEC_NOTICE, 0, 0, 0, (guint32) len);
+  memcpy (out + GOSSIP_FRAME_HEADER_SIZE, text, len);
+  return g_bytes_new_take (out, GOSSIP_FRAME_HEADER_SIZE + len);
+}
+
+/* A notice's text as something safe to log and show: at most
+ * GOSSIP_FRAME_NOTICE_MAX_TEXT bytes of it, made valid UTF-8, control
+ * characters (line breaks, escapes) replaced by spaces. */
+static char *
+notice_text (const guint8 *body, gsize len)
+{
+  g_autofree char *valid
+      = g_utf8_make_valid ((const char *) body, (gssize) MIN (len, GOSSIP_FRAME_NOTICE_MAX_TEXT));
+  GString *text = g_string_sized_new (strlen (valid) + 4);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c))
+        g_string_append_c (text, ' ');
+      else
+        g_string_append_unichar (text, c);
+    }
+  if (len > GOSSIP_FRAME_NOTICE_MAX_TEXT)
+    g_string_append (text, "...");
+  return g_string_free (text, FALSE);
+}
+
 /**
  * gossip_pipeline_decode:
  * @pipeline: a pipeline
@@ -396,6 +465,17 @@ gossip_pipeline_decode (GossipPipeline *self, const guint8 *frame, gsize len, GE
     {
       self->rejected[reason]++;
       return NULL;
+    }
+  /* A notice needs none of our plugins, so it is recognised before them. */
+  if (header.codec_id == GOSSIP_FRAME_CODEC_NOTICE)
+    {
+      g_autofree char *text = NULL;
+
+      if (header.flags != 0 || header.compressor_id != 0)
+        return reject (self, GOSSIP_FRAME_ERROR_BAD_FLAGS, error,
+                       "a notice frame must be plaintext and uncompressed");
+      text = notice_text (frame + GOSSIP_FRAME_HEADER_SIZE, header.body_len);
+      return reject (self, GOSSIP_FRAME_ERROR_NOTICE, error, "%s", text);
     }
   if (header.codec_id != self->codec->wire_id)
     return reject (self, GOSSIP_FRAME_ERROR_CODEC_MISMATCH, error,
@@ -498,4 +578,21 @@ gossip_pipeline_get_overhead (GossipPipeline *pipeline)
       overhead += cipher->nonce_size + cipher->tag_size;
     }
   return overhead;
+}
+
+/* For notices: the ids this pipeline writes into its frames' headers
+ * (flags: ENCRYPTED when it has a keyring; key_id: the primary key's). */
+void
+_gossip_pipeline_get_ids (GossipPipeline *pipeline, GossipFrameHeader *ids)
+{
+  GossipKeyringKey *key
+      = pipeline->keyring ? _gossip_keyring_get_primary (pipeline->keyring) : NULL;
+
+  memset (ids, 0, sizeof *ids);
+  ids->version = GOSSIP_FRAME_VERSION;
+  ids->flags = key ? GOSSIP_FRAME_FLAG_ENCRYPTED : 0;
+  ids->codec_id = pipeline->codec->wire_id;
+  ids->compressor_id = pipeline->compressor ? pipeline->compressor->wire_id : 0;
+  ids->cipher_id = key ? key->cipher->wire_id : 0;
+  ids->key_id = key ? key->id : 0;
 }

@@ -199,6 +199,43 @@ start_exchange (GossipCluster *self, const char *address, JoinState *join)
   return ex;
 }
 
+/*
+ * Ends every exchange still waiting for @address with @error: what a peer
+ * said through a notice, or what its unreadable answer showed
+ * (gossip-notice.c).  Returns how many were ended.
+ */
+guint
+_gossip_pushpull_fail_exchanges (GossipCluster *self, const char *address, const GError *error)
+{
+  g_autoptr (GArray) seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GHashTableIter iter;
+  gpointer value;
+  guint failed = 0;
+
+  /* Collected first: finishing an exchange removes it from the table. */
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      GossipPending *pending = value;
+
+      if (pending->on_reply == exchange_reply
+          && g_strcmp0 (((Exchange *) pending->data)->address, address) == 0)
+        g_array_append_val (seqs, pending->seq);
+    }
+  for (guint i = 0; i < seqs->len; i++)
+    {
+      GossipPending *pending
+          = g_hash_table_lookup (self->pending, &g_array_index (seqs, guint64, i));
+
+      if (pending != NULL)
+        {
+          exchange_finish (pending->data, FALSE, error);
+          failed++;
+        }
+    }
+  return failed;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Incoming push-pulls */
 

@@ -1,4 +1,5 @@
-/* gossip-variant.c: turning decoded values back into the types senders used.
+/* gossip-variant.c: turning decoded values back into the types senders used,
+ * and the helpers every codec builds its decoded values with.
  *
  * Codecs widen on the way through the wire (gossip-codec.h): every integer
  * comes back as x or t, strings as s, arrays and tuples as av, maps as a{sv}
@@ -432,4 +433,240 @@ gossip_variant_coerce (GVariant *value, const GVariantType *type, GError **error
   result = coerce (value, type, error);
   g_variant_unref (value);
   return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Building decoded containers */
+
+/* Containers up to this size need no allocation besides the builder. */
+#define BUILDER_INLINE 16
+/* However many values a decoder announces, no more slots than this are
+ * reserved before the values arrive. */
+#define BUILDER_MAX_RESERVE 1024
+
+struct _GossipCodecBuilder
+{
+  GVariant **values; /* inline_values, or allocated once that is full */
+  gsize len;
+  gsize size;
+  GVariant *inline_values[BUILDER_INLINE];
+};
+
+/**
+ * gossip_codec_builder_new:
+ * @n_values: how many values the container announces (items, or twice the
+ *   pairs of a map); only a hint, so a hostile count costs nothing
+ *
+ * Starts collecting the decoded children of one array or map.  Finish with
+ * gossip_codec_builder_end_array() or gossip_codec_builder_end_map(), or
+ * drop it with gossip_codec_builder_free() when decoding fails (g_autoptr
+ * does that).
+ *
+ * Returns: (transfer full): a builder
+ */
+GossipCodecBuilder *
+gossip_codec_builder_new (gsize n_values)
+{
+  GossipCodecBuilder *self = g_new (GossipCodecBuilder, 1);
+
+  self->len = 0;
+  if (n_values <= BUILDER_INLINE)
+    {
+      self->values = self->inline_values;
+      self->size = BUILDER_INLINE;
+    }
+  else
+    {
+      self->size = MIN (n_values, BUILDER_MAX_RESERVE);
+      self->values = g_new (GVariant *, self->size);
+    }
+  return self;
+}
+
+/**
+ * gossip_codec_builder_add:
+ * @builder: a builder
+ * @value: (transfer full): the next decoded value (for a map: a key, then
+ *   its value); a floating reference is sunk, a full one taken over
+ *
+ * Appends @value.
+ */
+void
+gossip_codec_builder_add (GossipCodecBuilder *self, GVariant *value)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (value != NULL);
+
+  if (self->len == self->size)
+    {
+      GVariant **grown = g_new (GVariant *, self->size * 2);
+
+      memcpy (grown, self->values, self->len * sizeof (GVariant *));
+      if (self->values != self->inline_values)
+        g_free (self->values);
+      self->values = grown;
+      self->size *= 2;
+    }
+  self->values[self->len++] = value;
+}
+
+/* Boxes @value, consuming it: a floating one is sunk into the box, a full
+ * one's reference is passed on to it. */
+static GVariant *
+box (GVariant *value)
+{
+  gboolean floating = g_variant_is_floating (value);
+  GVariant *boxed = g_variant_new_variant (value);
+
+  if (!floating)
+    g_variant_unref (value);
+  return boxed;
+}
+
+/* Same as box() for a dict entry's key. */
+static GVariant *
+dict_entry (GVariant *key, GVariant *boxed_value)
+{
+  gboolean floating = g_variant_is_floating (key);
+  GVariant *entry = g_variant_new_dict_entry (key, boxed_value);
+
+  if (!floating)
+    g_variant_unref (key);
+  return entry;
+}
+
+/* Makes an array of the first @n values (floating children of @type, which
+ * it sinks) and frees the builder. */
+static GVariant *
+builder_finish (GossipCodecBuilder *self, const GVariantType *type, gsize n)
+{
+  GVariant *result = g_variant_new_array (type, self->values, n);
+
+  self->len = 0;
+  gossip_codec_builder_free (self);
+  return result;
+}
+
+/**
+ * gossip_codec_builder_end_array:
+ * @builder: (transfer full): a builder
+ *
+ * Returns: (transfer floating): the values added, each boxed, as `av`;
+ *   @builder is freed
+ */
+GVariant *
+gossip_codec_builder_end_array (GossipCodecBuilder *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  for (gsize i = 0; i < self->len; i++)
+    self->values[i] = box (self->values[i]);
+  return builder_finish (self, G_VARIANT_TYPE_VARIANT, self->len);
+}
+
+/**
+ * gossip_codec_builder_end_map:
+ * @builder: (transfer full): a builder holding keys and values alternately
+ *
+ * Entries keep their order, repeated keys included.
+ *
+ * Returns: (transfer floating): `a{sv}` when every key is a string, else
+ *   `a(vv)`; @builder is freed
+ */
+GVariant *
+gossip_codec_builder_end_map (GossipCodecBuilder *self)
+{
+  gboolean string_keys = TRUE;
+  gsize n;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (self->len % 2 == 0, NULL);
+
+  n = self->len / 2;
+  for (gsize i = 0; i < n && string_keys; i++)
+    string_keys = g_variant_is_of_type (self->values[2 * i], G_VARIANT_TYPE_STRING);
+  /* Entry i goes where key i was or before: nothing unread is overwritten. */
+  for (gsize i = 0; i < n; i++)
+    {
+      GVariant *key = self->values[2 * i];
+      GVariant *value = box (self->values[2 * i + 1]);
+
+      if (string_keys)
+        self->values[i] = dict_entry (key, value);
+      else
+        {
+          GVariant *pair[2] = { box (key), value };
+
+          self->values[i] = g_variant_new_tuple (pair, 2);
+        }
+    }
+  return builder_finish (self, string_keys ? G_VARIANT_TYPE ("{sv}") : G_VARIANT_TYPE ("(vv)"), n);
+}
+
+/**
+ * gossip_codec_builder_free:
+ * @builder: (transfer full): a builder
+ *
+ * Drops a builder and every value in it, when decoding failed.
+ */
+void
+gossip_codec_builder_free (GossipCodecBuilder *self)
+{
+  if (self == NULL)
+    return;
+  for (gsize i = 0; i < self->len; i++)
+    g_variant_unref (self->values[i]);
+  if (self->values != self->inline_values)
+    g_free (self->values);
+  g_free (self);
+}
+
+/**
+ * gossip_codec_check_depth:
+ * @depth: the nesting depth of a container about to be encoded or decoded
+ *   (0 for one at the top)
+ * @error: return location for a #GError
+ *
+ * The depth limit every codec enforces, with the same error.
+ *
+ * Returns: %TRUE when @depth is below %GOSSIP_CODEC_MAX_DEPTH, else %FALSE
+ *   with %GOSSIP_CODEC_ERROR_TOO_DEEP
+ */
+gboolean
+gossip_codec_check_depth (guint depth, GError **error)
+{
+  if (depth < GOSSIP_CODEC_MAX_DEPTH)
+    return TRUE;
+  g_set_error (error, GOSSIP_CODEC_ERROR, GOSSIP_CODEC_ERROR_TOO_DEEP,
+               "values nest deeper than %d containers", GOSSIP_CODEC_MAX_DEPTH);
+  return FALSE;
+}
+
+/* Any non-NULL pointer will do for a codec without state. */
+static const guint8 stateless_instance;
+
+/**
+ * gossip_codec_create_stateless:
+ * @error: unused
+ *
+ * A #GossipCodecVTable create function for codecs that keep no state.
+ *
+ * Returns: a non-%NULL pointer that stands for the instance
+ */
+gpointer
+gossip_codec_create_stateless (GError **error)
+{
+  return (gpointer) &stateless_instance;
+}
+
+/**
+ * gossip_codec_destroy_stateless:
+ * @self: what gossip_codec_create_stateless() returned
+ *
+ * The matching destroy function: nothing to free.
+ */
+void
+gossip_codec_destroy_stateless (gpointer self)
+{
+  g_return_if_fail (self == &stateless_instance);
 }

@@ -54,6 +54,7 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-pushpull.c \
 	core/gossip-address.c \
 	core/gossip-address-private.h \
+	core/gossip-notice.c \
 	$(gossipinclude_HEADERS)
 
 core_libgossip_1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"gossip\" \

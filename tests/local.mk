@@ -7,6 +7,7 @@ include tests/transport.mk
 include tests/codec.mk
 include tests/config.mk
 include tests/address.mk
+include tests/matrix.mk
 
 check_PROGRAMS += tests/test-clock tests/test-plugin-loader tests/test-frame
 TESTS += tests/test-clock tests/test-plugin-loader tests/test-frame

@@ -444,6 +444,82 @@ test_reason_names_are_distinct (void)
     }
 }
 
+/* Notices (codec id 0) are read by any pipeline, before its plugins, and
+ * what they say comes out printable and bounded. */
+static void
+test_notices_need_no_plugins_and_are_sanitised (void)
+{
+  g_autoptr (GossipKeyring) ring = ring_with (key1, 32);
+  g_autoptr (GossipPipeline) plain = pipeline (FALSE, NULL, 0);
+  g_autoptr (GossipPipeline) enc = pipeline (TRUE, ring, 0);
+  g_autoptr (GBytes) frame = gossip_frame_new_notice ("reason=codec-mismatch codec=json/2");
+  g_autoptr (GString) long_text = g_string_new (NULL);
+  g_autoptr (GBytes) long_frame = NULL;
+  GossipPipeline *both[] = { plain, enc };
+  gsize len;
+  const guint8 *data = g_bytes_get_data (frame, &len);
+
+  g_assert_cmpuint (len, ==, GOSSIP_FRAME_HEADER_SIZE + 34);
+  g_assert_cmpuint (data[2], ==, 0);
+  g_assert_cmpuint (data[3], ==, GOSSIP_FRAME_CODEC_NOTICE);
+  for (guint i = 0; i < G_N_ELEMENTS (both); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_assert_null (gossip_pipeline_decode (both[i], data, len, &error));
+      g_assert_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_NOTICE);
+      g_assert_cmpstr (error->message, ==, "reason=codec-mismatch codec=json/2");
+      g_assert_cmpuint (gossip_pipeline_get_rejected (both[i], GOSSIP_FRAME_ERROR_NOTICE), ==, 1);
+    }
+
+  /* What is sent stops at the limit, on a character boundary. */
+  for (guint i = 0; i < GOSSIP_FRAME_NOTICE_MAX_TEXT; i++)
+    g_string_append (long_text, "\xc3\xa9"); /* é, two bytes */
+  long_frame = gossip_frame_new_notice (long_text->str);
+  g_assert_cmpuint (g_bytes_get_size (long_frame), ==,
+                    GOSSIP_FRAME_HEADER_SIZE + GOSSIP_FRAME_NOTICE_MAX_TEXT);
+
+  /* Hostile bodies: control characters, bad UTF-8, a NUL, too long. */
+  {
+    static const guint8 body[] = { 'a', '\n', 'b', 0x1b, '[', 0xff, 'c', 0, 'd' };
+    g_autoptr (GByteArray) hostile = g_byte_array_new ();
+    g_autoptr (GError) error = NULL;
+    guint8 header[GOSSIP_FRAME_HEADER_SIZE] = { GOSSIP_FRAME_MAGIC, GOSSIP_FRAME_VERSION };
+
+    header[11] = sizeof body;
+    g_byte_array_append (hostile, header, sizeof header);
+    g_byte_array_append (hostile, body, sizeof body);
+    g_assert_null (gossip_pipeline_decode (plain, hostile->data, hostile->len, &error));
+    g_assert_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_NOTICE);
+    g_assert_cmpstr (error->message, ==,
+                     "a b [\xef\xbf\xbd"
+                     "c\xef\xbf\xbd"
+                     "d");
+    g_clear_error (&error);
+
+    g_byte_array_set_size (hostile, GOSSIP_FRAME_HEADER_SIZE);
+    for (guint i = 0; i < 1000; i++)
+      g_byte_array_append (hostile, (const guint8 *) "x", 1);
+    hostile->data[10] = 1000 >> 8;
+    hostile->data[11] = 1000 & 0xff;
+    g_assert_null (gossip_pipeline_decode (plain, hostile->data, hostile->len, &error));
+    g_assert_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_NOTICE);
+    g_assert_cmpuint (strlen (error->message), ==, GOSSIP_FRAME_NOTICE_MAX_TEXT + 3);
+    g_assert_true (g_str_has_suffix (error->message, "x..."));
+    g_clear_error (&error);
+
+    /* A notice is plaintext and uncompressed, or it is refused. */
+    hostile->data[2] = GOSSIP_FRAME_FLAG_COMPRESSED;
+    g_assert_null (gossip_pipeline_decode (plain, hostile->data, hostile->len, &error));
+    g_assert_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_BAD_FLAGS);
+    g_clear_error (&error);
+    hostile->data[2] = 0;
+    hostile->data[4] = zlib_c->wire_id;
+    g_assert_null (gossip_pipeline_decode (plain, hostile->data, hostile->len, &error));
+    g_assert_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_BAD_FLAGS);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -475,5 +551,7 @@ main (int argc, char **argv)
   g_test_add_func ("/frame/decompression-bomb-is-refused", test_decompression_bomb_is_refused);
   g_test_add_func ("/frame/garbage-never-crashes", test_garbage_never_crashes);
   g_test_add_func ("/frame/reason-names-are-distinct", test_reason_names_are_distinct);
+  g_test_add_func ("/frame/notices-need-no-plugins-and-are-sanitised",
+                   test_notices_need_no_plugins_and_are_sanitised);
   return g_test_run ();
 }

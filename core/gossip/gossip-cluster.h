@@ -27,7 +27,8 @@ GQuark gossip_cluster_error_quark (void);
  * @GOSSIP_CLUSTER_ERROR_BAD_ADDRESS: an address that cannot be parsed or resolved
  * @GOSSIP_CLUSTER_ERROR_TIMEOUT: a peer did not answer in time
  * @GOSSIP_CLUSTER_ERROR_ID_CONFLICT: a peer has this node's ID at another address
- * @GOSSIP_CLUSTER_ERROR_PLUGIN_MISMATCH: the peer uses other codec/compressor/cipher plugins
+ * @GOSSIP_CLUSTER_ERROR_PLUGIN_MISMATCH: the peer uses another codec, compressor, cipher or
+ *   key; the message says which (docs/PROTOCOL.md, "Notices")
  * @GOSSIP_CLUSTER_ERROR_RESERVED_TYPE: a message type below %GOSSIP_MESSAGE_TYPE_USER
  * @GOSSIP_CLUSTER_ERROR_ALREADY_HANDLED: the message type has a handler already
  * @GOSSIP_CLUSTER_ERROR_UNKNOWN_TYPE: the receiving node has no handler for the type

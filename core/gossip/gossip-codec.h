@@ -85,4 +85,27 @@ typedef struct
 
 GVariant *gossip_variant_coerce (GVariant *value, const GVariantType *type, GError **error);
 
+/**
+ * GossipCodecBuilder:
+ *
+ * What every decoder does at the end of a container: turns the decoded
+ * children into the types of the mapping above.  Items become `av`;
+ * alternating keys and values become `a{sv}` when every key is a string,
+ * else `a(vv)`.  Codecs use it so that all of them build decoded values the
+ * same way (docs/CODEC-MAPPING.md).
+ */
+typedef struct _GossipCodecBuilder GossipCodecBuilder;
+
+GossipCodecBuilder *gossip_codec_builder_new (gsize n_values);
+void gossip_codec_builder_add (GossipCodecBuilder *builder, GVariant *value);
+GVariant *gossip_codec_builder_end_array (GossipCodecBuilder *builder);
+GVariant *gossip_codec_builder_end_map (GossipCodecBuilder *builder);
+void gossip_codec_builder_free (GossipCodecBuilder *builder);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GossipCodecBuilder, gossip_codec_builder_free)
+
+gboolean gossip_codec_check_depth (guint depth, GError **error);
+
+gpointer gossip_codec_create_stateless (GError **error);
+void gossip_codec_destroy_stateless (gpointer self);
+
 G_END_DECLS

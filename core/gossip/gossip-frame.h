@@ -11,9 +11,14 @@
  *   0  magic 0x9E        6-7  key id (big-endian; 0 when not encrypted)
  *   1  frame version     8-11 body length (big-endian)
  *   2  flags             12-  body: [nonce] payload [tag]
- *   3  codec id
+ *   3  codec id (0 = notice)
  *   4  compressor id (0 = none)
  *   5  cipher id (0 = none)
+ *
+ * A notice (codec id 0, no flags, plaintext) is not a message: its body is a
+ * short UTF-8 line a node sends back on a reliable connection whose frames
+ * it refused for a plugin mismatch, so the sender learns why
+ * (docs/PROTOCOL.md, "Notices").  It needs no plugin to read.
  */
 #pragma once
 
@@ -30,6 +35,11 @@ G_BEGIN_DECLS
 #define GOSSIP_FRAME_FLAG_COMPRESSED 0x01
 #define GOSSIP_FRAME_FLAG_ENCRYPTED  0x02
 #define GOSSIP_FRAME_FLAGS_KNOWN     0x03
+
+/** GOSSIP_FRAME_CODEC_NOTICE: the codec id of a notice frame. */
+#define GOSSIP_FRAME_CODEC_NOTICE 0
+/** GOSSIP_FRAME_NOTICE_MAX_TEXT: bytes of a notice's text that are sent or read. */
+#define GOSSIP_FRAME_NOTICE_MAX_TEXT 256
 
 #define GOSSIP_FRAME_ERROR (gossip_frame_error_quark ())
 GQuark gossip_frame_error_quark (void);
@@ -53,6 +63,9 @@ GQuark gossip_frame_error_quark (void);
  * @GOSSIP_FRAME_ERROR_DECODE_FAILED: the codec could not decode the body
  * @GOSSIP_FRAME_ERROR_ENCODE_FAILED: sending side: the message cannot be encoded
  *   or the frame would exceed the maximum size
+ * @GOSSIP_FRAME_ERROR_NOTICE: not a message but a notice (codec id 0); the
+ *   error's message is the notice's text, made valid UTF-8 without control
+ *   characters and cut at %GOSSIP_FRAME_NOTICE_MAX_TEXT bytes
  * @GOSSIP_FRAME_ERROR_N_ERRORS: number of reasons (for counter arrays)
  */
 typedef enum
@@ -72,6 +85,7 @@ typedef enum
   GOSSIP_FRAME_ERROR_DECOMPRESS_FAILED,
   GOSSIP_FRAME_ERROR_DECODE_FAILED,
   GOSSIP_FRAME_ERROR_ENCODE_FAILED,
+  GOSSIP_FRAME_ERROR_NOTICE,
   GOSSIP_FRAME_ERROR_N_ERRORS,
 } GossipFrameError;
 
@@ -129,5 +143,7 @@ GVariant *gossip_pipeline_decode (GossipPipeline *pipeline, const guint8 *frame,
 guint64 gossip_pipeline_get_rejected (GossipPipeline *pipeline, GossipFrameError reason);
 guint64 gossip_pipeline_get_rejected_total (GossipPipeline *pipeline);
 gsize gossip_pipeline_get_overhead (GossipPipeline *pipeline);
+
+GBytes *gossip_frame_new_notice (const char *text);
 
 G_END_DECLS

@@ -108,6 +108,27 @@ put_string (Encoder *e, const char *s, gsize len)
   put (e, "\"", 1);
 }
 
+/* Base64 straight into the output, without a string in between. */
+static void
+put_base64 (Encoder *e, const guint8 *data, gsize len)
+{
+  /* What g_base64_encode_step() and _close() may write together. */
+  gsize room = (len / 3 + 1) * 4 + 4;
+  guint old_len = e->out->len;
+  gint state = 0, save = 0;
+  gsize n;
+
+  if (e->overflow || room > G_MAXUINT - old_len)
+    {
+      e->overflow = TRUE;
+      return;
+    }
+  g_byte_array_set_size (e->out, old_len + (guint) room);
+  n = g_base64_encode_step (data, len, FALSE, (char *) e->out->data + old_len, &state, &save);
+  n += g_base64_encode_close (FALSE, (char *) e->out->data + old_len + n, &state, &save);
+  g_byte_array_set_size (e->out, old_len + (guint) n);
+}
+
 static gboolean
 put_integer (Encoder *e, gboolean negative, guint64 magnitude)
 {
@@ -320,21 +341,16 @@ encode_value (Encoder *e, GVariant *value, guint depth)
     {
       gsize len = 0;
       gconstpointer bytes = g_variant_get_fixed_array (v, &len, 1);
-      g_autofree char *text = g_base64_encode (bytes, len);
 
       put_literal (e, "{\"" TAG_BYTES "\":\"");
-      put_literal (e, text);
+      put_base64 (e, bytes, len);
       put_literal (e, "\"}");
       return TRUE;
     }
 
   /* A container: one more level of nesting. */
-  if (depth >= GOSSIP_CODEC_MAX_DEPTH)
-    {
-      g_set_error (e->error, GOSSIP_CODEC_ERROR, GOSSIP_CODEC_ERROR_TOO_DEEP,
-                   "values nest deeper than %d containers", GOSSIP_CODEC_MAX_DEPTH);
-      return FALSE;
-    }
+  if (!gossip_codec_check_depth (depth, e->error))
+    return FALSE;
 
   if (type[0] == 'a' && (type[1] == '{' || strcmp (type, "a(vv)") == 0))
     return encode_map (e, v, depth);
@@ -745,15 +761,6 @@ build_fail (Builder *b, GossipCodecError code, const char *format, ...)
   return FALSE;
 }
 
-static gboolean
-build_check_depth (Builder *b, guint depth)
-{
-  if (depth >= GOSSIP_CODEC_MAX_DEPTH)
-    return build_fail (b, GOSSIP_CODEC_ERROR_TOO_DEEP, "values nest deeper than %d containers",
-                       GOSSIP_CODEC_MAX_DEPTH);
-  return TRUE;
-}
-
 static GVariant *build_value (Builder *b, JsonNode *node, guint depth);
 
 static GVariant *
@@ -769,13 +776,46 @@ build_string (Builder *b, const char *s)
   return g_variant_new_string (s);
 }
 
+static int
+base64_value (char c)
+{
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Whether @text is base64 exactly as g_base64_encode() writes it: whole
+ * groups of 4, only the alphabet, '=' only as the padding of the last group,
+ * and zero in the bits the padding leaves unused. */
+static gboolean
+is_canonical_base64 (const char *text)
+{
+  gsize len = strlen (text);
+  gsize pad = 0;
+
+  if (len % 4 != 0)
+    return FALSE;
+  while (pad < 2 && pad < len && text[len - 1 - pad] == '=')
+    pad++;
+  for (gsize i = 0; i < len - pad; i++)
+    if (base64_value (text[i]) < 0)
+      return FALSE;
+  if (pad == 0)
+    return TRUE;
+  /* With one '=', the last character carries 2 unused bits; with two, 4. */
+  return (base64_value (text[len - pad - 1]) & (pad == 1 ? 0x3 : 0xf)) == 0;
+}
+
 static GVariant *
 build_binary (Builder *b, JsonNode *node)
 {
   const char *text;
   guchar *bytes;
   gsize len = 0;
-  g_autofree char *again = NULL;
 
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
@@ -785,65 +825,24 @@ build_binary (Builder *b, JsonNode *node)
   text = json_node_get_string (node);
   /* g_base64_decode() skips what is not base64: only the canonical form,
    * the one that encodes back to the same text, is taken. */
-  bytes = g_base64_decode (text, &len);
-  again = g_base64_encode (bytes, len);
-  if (strcmp (again, text) != 0)
+  if (!is_canonical_base64 (text))
     {
-      g_free (bytes);
       build_fail (b, GOSSIP_CODEC_ERROR_MALFORMED,
                   "\"" TAG_BYTES "\" holds no canonical base64 text");
       return NULL;
     }
+  bytes = g_base64_decode (text, &len);
   return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, bytes, len, TRUE, g_free, bytes);
-}
-
-static void
-unref_all (GVariant **values, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    g_variant_unref (values[i]);
-}
-
-/* Entries of @keys and @values (floating, @n of each) as a{sv} when every
- * key is a string, else as a(vv); consumes them. */
-static GVariant *
-build_map_from (GVariant **keys, GVariant **values, gsize n)
-{
-  gboolean string_keys = TRUE;
-  GVariant **entries = g_new (GVariant *, MAX (n, 1));
-  GVariant *result;
-
-  for (gsize i = 0; i < n; i++)
-    if (!g_variant_is_of_type (keys[i], G_VARIANT_TYPE_STRING))
-      string_keys = FALSE;
-  for (gsize i = 0; i < n; i++)
-    {
-      if (string_keys)
-        entries[i] = g_variant_new_dict_entry (keys[i], g_variant_new_variant (values[i]));
-      else
-        {
-          GVariant *pair[2]
-              = { g_variant_new_variant (keys[i]), g_variant_new_variant (values[i]) };
-
-          entries[i] = g_variant_new_tuple (pair, 2);
-        }
-    }
-  result = g_variant_new_array (string_keys ? G_VARIANT_TYPE ("{sv}") : G_VARIANT_TYPE ("(vv)"),
-                                entries, n);
-  g_free (entries);
-  return result;
 }
 
 static GVariant *
 build_tagged_map (Builder *b, JsonNode *node, guint depth)
 {
+  g_autoptr (GossipCodecBuilder) map = NULL;
   JsonArray *pairs;
   gsize n;
-  GVariant **keys;
-  GVariant **values;
-  GVariant *result;
 
-  if (!build_check_depth (b, depth))
+  if (!gossip_codec_check_depth (depth, b->error))
     return NULL;
   if (!JSON_NODE_HOLDS_ARRAY (node))
     {
@@ -852,8 +851,7 @@ build_tagged_map (Builder *b, JsonNode *node, guint depth)
     }
   pairs = json_node_get_array (node);
   n = json_array_get_length (pairs);
-  keys = g_new (GVariant *, MAX (n, 1));
-  values = g_new (GVariant *, MAX (n, 1));
+  map = gossip_codec_builder_new (2 * n);
   for (gsize i = 0; i < n; i++)
     {
       JsonNode *pair = json_array_get_element (pairs, (guint) i);
@@ -863,39 +861,18 @@ build_tagged_map (Builder *b, JsonNode *node, guint depth)
         {
           build_fail (b, GOSSIP_CODEC_ERROR_MALFORMED,
                       "\"" TAG_MAP "\" element %" G_GSIZE_FORMAT " is not a [key, value] pair", i);
-          unref_all (keys, i);
-          unref_all (values, i);
-          goto fail;
+          return NULL;
         }
-      keys[i] = build_value (b, json_array_get_element (kv, 0), depth + 1);
-      if (keys[i] == NULL)
+      for (guint k = 0; k < 2; k++)
         {
-          unref_all (keys, i);
-          unref_all (values, i);
-          goto fail;
-        }
-      g_variant_ref_sink (keys[i]);
-      values[i] = build_value (b, json_array_get_element (kv, 1), depth + 1);
-      if (values[i] == NULL)
-        {
-          unref_all (keys, i + 1);
-          unref_all (values, i);
-          goto fail;
-        }
-      g_variant_ref_sink (values[i]);
-    }
-  result = build_map_from (keys, values, n);
-  /* The entries hold their own references now. */
-  unref_all (keys, n);
-  unref_all (values, n);
-  g_free (keys);
-  g_free (values);
-  return result;
+          GVariant *child = build_value (b, json_array_get_element (kv, k), depth + 1);
 
-fail:
-  g_free (keys);
-  g_free (values);
-  return NULL;
+          if (child == NULL)
+            return NULL;
+          gossip_codec_builder_add (map, child);
+        }
+    }
+  return gossip_codec_builder_end_map (g_steal_pointer (&map));
 }
 
 static GVariant *
@@ -903,13 +880,11 @@ build_object (Builder *b, JsonObject *object, guint depth)
 {
   guint index = b->next_object++;
   gsize n = json_object_get_size (object);
+  g_autoptr (GossipCodecBuilder) map = NULL;
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;
-  GVariant **keys;
-  GVariant **values;
   gsize i = 0;
-  GVariant *result;
 
   /* Objects are visited in the order they open, as they were counted. */
   if (index >= b->object_sizes->len || g_array_index (b->object_sizes, guint, index) != n)
@@ -927,69 +902,49 @@ build_object (Builder *b, JsonObject *object, guint depth)
         return build_tagged_map (b, member, depth);
     }
 
-  if (!build_check_depth (b, depth))
+  if (!gossip_codec_check_depth (depth, b->error))
     return NULL;
-  keys = g_new (GVariant *, MAX (n, 1));
-  values = g_new (GVariant *, MAX (n, 1));
+  map = gossip_codec_builder_new (2 * n);
   json_object_iter_init_ordered (&iter, object);
-  while (i < n && json_object_iter_next_ordered (&iter, &name, &member))
+  for (; i < n && json_object_iter_next_ordered (&iter, &name, &member); i++)
     {
-      keys[i] = build_string (b, name);
-      if (keys[i] == NULL)
-        break;
-      g_variant_ref_sink (keys[i]);
-      values[i] = build_value (b, member, depth + 1);
-      if (values[i] == NULL)
-        {
-          g_variant_unref (keys[i]);
-          break;
-        }
-      g_variant_ref_sink (values[i]);
-      i++;
+      GVariant *key = build_string (b, name);
+      GVariant *value;
+
+      if (key == NULL)
+        return NULL;
+      gossip_codec_builder_add (map, key);
+      value = build_value (b, member, depth + 1);
+      if (value == NULL)
+        return NULL;
+      gossip_codec_builder_add (map, value);
     }
   if (i < n)
     {
       build_fail (b, GOSSIP_CODEC_ERROR_MALFORMED, "a JSON object lost members");
-      unref_all (keys, i);
-      unref_all (values, i);
-      g_free (keys);
-      g_free (values);
       return NULL;
     }
-  result = build_map_from (keys, values, n);
-  unref_all (keys, n);
-  unref_all (values, n);
-  g_free (keys);
-  g_free (values);
-  return result;
+  return gossip_codec_builder_end_map (g_steal_pointer (&map));
 }
 
 static GVariant *
 build_array (Builder *b, JsonArray *array, guint depth)
 {
   gsize n = json_array_get_length (array);
-  GVariant **children;
-  GVariant *result;
+  g_autoptr (GossipCodecBuilder) items = NULL;
 
-  if (!build_check_depth (b, depth))
+  if (!gossip_codec_check_depth (depth, b->error))
     return NULL;
-  children = g_new (GVariant *, MAX (n, 1));
+  items = gossip_codec_builder_new (n);
   for (gsize i = 0; i < n; i++)
     {
       GVariant *child = build_value (b, json_array_get_element (array, (guint) i), depth + 1);
 
       if (child == NULL)
-        {
-          unref_all (children, i);
-          g_free (children);
-          return NULL;
-        }
-      children[i] = g_variant_ref_sink (g_variant_new_variant (child));
+        return NULL;
+      gossip_codec_builder_add (items, child);
     }
-  result = g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, n);
-  unref_all (children, n);
-  g_free (children);
-  return result;
+  return gossip_codec_builder_end_array (g_steal_pointer (&items));
 }
 
 /* Returns a floating reference, or NULL with b->error set. */
@@ -1027,19 +982,6 @@ build_value (Builder *b, JsonNode *node, guint depth)
 }
 
 /* ------------------------------------------------------------------ vtable */
-
-static gpointer
-json_codec_create (GError **error)
-{
-  /* Stateless: any non-NULL pointer will do. */
-  return g_new0 (guint8, 1);
-}
-
-static void
-json_codec_destroy (gpointer self)
-{
-  g_free (self);
-}
 
 static gboolean
 json_codec_encode (gpointer self, GVariant *value, GByteArray *out, GError **error)
@@ -1089,7 +1031,7 @@ json_codec_decode (gpointer self, const guint8 *data, gsize len, GError **error)
   if (!scan_document (&s))
     return NULL;
 
-  parser = json_parser_new_immutable ();
+  parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, (const char *) data, (gssize) len, &parse_error))
     {
       g_set_error (error, GOSSIP_CODEC_ERROR, GOSSIP_CODEC_ERROR_MALFORMED, "JSON: %s",
@@ -1105,8 +1047,8 @@ json_codec_decode (gpointer self, const guint8 *data, gsize len, GError **error)
 static const GossipCodecVTable json_vtable = {
   .struct_size = sizeof (GossipCodecVTable),
   .wire_id = 2,
-  .create = json_codec_create,
-  .destroy = json_codec_destroy,
+  .create = gossip_codec_create_stateless,
+  .destroy = gossip_codec_destroy_stateless,
   .encode = json_codec_encode,
   .decode = json_codec_decode,
 };

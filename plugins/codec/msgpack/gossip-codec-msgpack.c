@@ -250,12 +250,8 @@ encode_value (Encoder *e, GVariant *value, guint depth)
     }
 
   /* A container: one more level of nesting on the wire. */
-  if (depth >= GOSSIP_CODEC_MAX_DEPTH)
-    {
-      g_set_error (e->error, GOSSIP_CODEC_ERROR, GOSSIP_CODEC_ERROR_TOO_DEEP,
-                   "values nest deeper than %d containers", GOSSIP_CODEC_MAX_DEPTH);
-      return FALSE;
-    }
+  if (!gossip_codec_check_depth (depth, e->error))
+    return FALSE;
 
   /* Dictionaries, and a(vv): the form maps with other than string keys
    * decode to, which must encode back to the same map. */
@@ -393,25 +389,13 @@ decode_binary (Reader *r, guint64 len)
   return v;
 }
 
-static void
-unref_all (GVariant **values, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    g_variant_unref (values[i]);
-}
-
 static GVariant *
 decode_array (Reader *r, guint64 count, guint depth)
 {
-  GVariant **children;
-  GVariant *result;
+  g_autoptr (GossipCodecBuilder) items = NULL;
 
-  if (depth >= GOSSIP_CODEC_MAX_DEPTH)
-    {
-      reader_fail (r, GOSSIP_CODEC_ERROR_TOO_DEEP, "values nest deeper than %d containers",
-                   GOSSIP_CODEC_MAX_DEPTH);
-      return NULL;
-    }
+  if (!gossip_codec_check_depth (depth, r->error))
+    return NULL;
   /* Every element takes at least one byte. */
   if (count > reader_left (r))
     {
@@ -421,38 +405,25 @@ decode_array (Reader *r, guint64 count, guint depth)
                    count, reader_left (r));
       return NULL;
     }
-  children = g_new (GVariant *, MAX (count, 1));
+  items = gossip_codec_builder_new ((gsize) count);
   for (gsize i = 0; i < count; i++)
     {
       GVariant *child = decode_value (r, depth + 1);
 
       if (child == NULL)
-        {
-          unref_all (children, i);
-          g_free (children);
-          return NULL;
-        }
-      children[i] = g_variant_new_variant (child);
+        return NULL;
+      gossip_codec_builder_add (items, child);
     }
-  result = g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, (gsize) count);
-  g_free (children);
-  return result;
+  return gossip_codec_builder_end_array (g_steal_pointer (&items));
 }
 
 static GVariant *
 decode_map (Reader *r, guint64 count, guint depth)
 {
-  GVariant **keys;
-  GVariant **values;
-  GVariant *result;
-  gboolean string_keys = TRUE;
+  g_autoptr (GossipCodecBuilder) pairs = NULL;
 
-  if (depth >= GOSSIP_CODEC_MAX_DEPTH)
-    {
-      reader_fail (r, GOSSIP_CODEC_ERROR_TOO_DEEP, "values nest deeper than %d containers",
-                   GOSSIP_CODEC_MAX_DEPTH);
-      return NULL;
-    }
+  if (!gossip_codec_check_depth (depth, r->error))
+    return NULL;
   /* Every pair takes at least two bytes. */
   if (count > reader_left (r) / 2)
     {
@@ -461,51 +432,17 @@ decode_map (Reader *r, guint64 count, guint depth)
                    count, reader_left (r));
       return NULL;
     }
-  keys = g_new (GVariant *, MAX (count, 1));
-  values = g_new (GVariant *, MAX (count, 1));
-  for (gsize i = 0; i < count; i++)
+  pairs = gossip_codec_builder_new (2 * (gsize) count);
+  for (gsize i = 0; i < 2 * count; i++)
     {
-      keys[i] = decode_value (r, depth + 1);
-      if (keys[i] == NULL)
-        {
-          unref_all (keys, i);
-          unref_all (values, i);
-          goto fail;
-        }
-      values[i] = decode_value (r, depth + 1);
-      if (values[i] == NULL)
-        {
-          unref_all (keys, i + 1);
-          unref_all (values, i);
-          goto fail;
-        }
-      if (!g_variant_is_of_type (keys[i], G_VARIANT_TYPE_STRING))
-        string_keys = FALSE;
+      /* A key, then its value. */
+      GVariant *child = decode_value (r, depth + 1);
+
+      if (child == NULL)
+        return NULL;
+      gossip_codec_builder_add (pairs, child);
     }
-
-  /* Reuse @keys for the entries. */
-  for (gsize i = 0; i < count; i++)
-    {
-      if (string_keys)
-        keys[i] = g_variant_new_dict_entry (keys[i], g_variant_new_variant (values[i]));
-      else
-        {
-          GVariant *pair[2]
-              = { g_variant_new_variant (keys[i]), g_variant_new_variant (values[i]) };
-
-          keys[i] = g_variant_new_tuple (pair, 2);
-        }
-    }
-  result = g_variant_new_array (string_keys ? G_VARIANT_TYPE ("{sv}") : G_VARIANT_TYPE ("(vv)"),
-                                keys, (gsize) count);
-  g_free (keys);
-  g_free (values);
-  return result;
-
-fail:
-  g_free (keys);
-  g_free (values);
-  return NULL;
+  return gossip_codec_builder_end_map (g_steal_pointer (&pairs));
 }
 
 static gdouble
@@ -644,19 +581,6 @@ decode_value (Reader *r, guint depth)
 
 /* ------------------------------------------------------------------ vtable */
 
-static gpointer
-msgpack_codec_create (GError **error)
-{
-  /* Stateless: any non-NULL pointer will do. */
-  return g_new0 (guint8, 1);
-}
-
-static void
-msgpack_codec_destroy (gpointer self)
-{
-  g_free (self);
-}
-
 static gboolean
 msgpack_codec_encode (gpointer self, GVariant *value, GByteArray *out, GError **error)
 {
@@ -706,8 +630,8 @@ msgpack_codec_decode (gpointer self, const guint8 *data, gsize len, GError **err
 static const GossipCodecVTable msgpack_vtable = {
   .struct_size = sizeof (GossipCodecVTable),
   .wire_id = 1,
-  .create = msgpack_codec_create,
-  .destroy = msgpack_codec_destroy,
+  .create = gossip_codec_create_stateless,
+  .destroy = gossip_codec_destroy_stateless,
   .encode = msgpack_codec_encode,
   .decode = msgpack_codec_decode,
 };
