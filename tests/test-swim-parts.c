@@ -1,11 +1,13 @@
 /* test-swim-parts.c: the small mechanisms SWIM and Lifeguard stand on:
- * local health (awareness), the suspicion timer and the broadcast queue. */
+ * local health (awareness), the suspicion timer and the broadcast queue,
+ * and the broadcast history that delivers each user broadcast once. */
 #include "config.h"
 
 #include <math.h>
 
 #include "gossip-awareness.h"
 #include "gossip-broadcast-queue.h"
+#include "gossip-cluster-private.h"
 #include "gossip-suspicion.h"
 
 /* ------------------------------------------------------------ awareness */
@@ -257,6 +259,48 @@ test_queue_respects_byte_limit (void)
   g_assert_cmpuint (c.replaced, ==, 3);
 }
 
+/* ------------------------------------------------------ broadcast history */
+
+static void
+test_dedup_once_per_id (void)
+{
+  GossipDedup *d = _gossip_dedup_new (0);
+
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 1));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 1));
+  /* Another epoch or another origin is another message. */
+  g_assert_true (_gossip_dedup_check (d, "a", 2, 1));
+  g_assert_true (_gossip_dedup_check (d, "b", 1, 1));
+  /* Out of order within the window: each once. */
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 3));
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 2));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 2));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 3));
+  _gossip_dedup_free (d);
+}
+
+/* A node keeps up to max_queued broadcasts for retransmission and sends the
+ * newest first, so one that missed message 1 can get message max_queued
+ * before it: the history made for max_queued must still take message 1 as
+ * new, and only once.  Beyond the window, old numbers count as seen. */
+static void
+test_dedup_window_covers_max_queued (void)
+{
+  const guint max_queued = 16384;
+  GossipDedup *d = _gossip_dedup_new (max_queued);
+
+  g_assert_true (_gossip_dedup_check (d, "a", 1, max_queued));
+  for (guint64 seq = 1; seq < max_queued; seq++)
+    g_assert_true (_gossip_dedup_check (d, "a", 1, seq));
+  for (guint64 seq = 1; seq <= max_queued; seq++)
+    g_assert_false (_gossip_dedup_check (d, "a", 1, seq));
+  /* Far ahead: everything a window behind it is taken as seen. */
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 10 * max_queued));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 8 * max_queued));
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 10 * max_queued - 1));
+  _gossip_dedup_free (d);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -271,5 +315,8 @@ main (int argc, char **argv)
   g_test_add_func ("/broadcast-queue/retransmit-limit", test_queue_retransmit_limit);
   g_test_add_func ("/broadcast-queue/order-and-replacement", test_queue_order_and_replacement);
   g_test_add_func ("/broadcast-queue/byte-limit", test_queue_respects_byte_limit);
+  g_test_add_func ("/broadcast-history/once-per-id", test_dedup_once_per_id);
+  g_test_add_func ("/broadcast-history/window-covers-max-queued",
+                   test_dedup_window_covers_max_queued);
   return g_test_run ();
 }
