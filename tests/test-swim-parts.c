@@ -259,6 +259,30 @@ test_queue_respects_byte_limit (void)
   g_assert_cmpuint (c.replaced, ==, 3);
 }
 
+/* The walk may stop early when nothing can fit, never before a small update
+ * queued behind many that are too big. */
+static void
+test_queue_finds_small_behind_big (void)
+{
+  GossipBroadcastQueue *q = _gossip_broadcast_queue_new (4);
+  DoneCount c = { 0 };
+  g_autoptr (GPtrArray) got = NULL;
+  g_autoptr (GPtrArray) none = NULL;
+  g_autofree char *s = NULL;
+
+  push (q, "s", NULL, TRUE, &c);
+  for (guint i = 0; i < 100; i++)
+    push (q, "a-much-longer-update", NULL, TRUE, &c);
+  /* The newest are tried first; only the oldest, smallest one fits. */
+  got = _gossip_broadcast_queue_get_broadcasts (q, 2, 4, 3);
+  s = joined (got);
+  g_assert_cmpstr (s, ==, "s");
+  none = _gossip_broadcast_queue_get_broadcasts (q, 2, 2, 3);
+  g_assert_cmpuint (none->len, ==, 0);
+  _gossip_broadcast_queue_free (q);
+  g_assert_cmpuint (c.finished + c.replaced, ==, 101);
+}
+
 /* ------------------------------------------------------ broadcast history */
 
 static void
@@ -315,6 +339,7 @@ main (int argc, char **argv)
   g_test_add_func ("/broadcast-queue/retransmit-limit", test_queue_retransmit_limit);
   g_test_add_func ("/broadcast-queue/order-and-replacement", test_queue_order_and_replacement);
   g_test_add_func ("/broadcast-queue/byte-limit", test_queue_respects_byte_limit);
+  g_test_add_func ("/broadcast-queue/small-behind-big", test_queue_finds_small_behind_big);
   g_test_add_func ("/broadcast-history/once-per-id", test_dedup_once_per_id);
   g_test_add_func ("/broadcast-history/window-covers-max-queued",
                    test_dedup_window_covers_max_queued);
