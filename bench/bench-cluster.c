@@ -175,6 +175,7 @@ struct _Bench
   guint n_complete;     /* W5: nodes that have every message */
   gint64 complete_at;   /* W5: when the last node got its last message */
   guint64 delivered;    /* W5: distinct (node, message) deliveries */
+  gint64 reached_at[3]; /* W5: when reach_pct[k] % of M x (N-1) were delivered */
   guint64 duplicates;   /* deliveries of a message a node had already */
   guint64 bad_payloads; /* payloads not as sent (size, index or sender) */
   guint64 produced;     /* W5: broadcasts the library accepted */
@@ -1025,6 +1026,10 @@ bench_payload (guint32 index)
   return gossip_payload_new_bytes (bytes);
 }
 
+/* W5 also times how long the first 50, 90 and 99 % of the deliveries took. */
+static const guint reach_pct[] = { 50, 90, 99 };
+G_STATIC_ASSERT (G_N_ELEMENTS (reach_pct) == G_N_ELEMENTS (((Bench *) NULL)->reached_at));
+
 /* Every node's handler: W2 times the arrival, W5 counts distinct messages. */
 static gboolean
 on_bench_message (GossipCluster *cluster, GossipNode *sender, guint type, GVariant *payload,
@@ -1069,6 +1074,9 @@ on_bench_message (GossipCluster *cluster, GossipNode *sender, guint type, GVaria
     {
       ref->seen[index / 8] |= (guint8) (1u << (index % 8));
       b->delivered++;
+      for (guint k = 0; k < G_N_ELEMENTS (reach_pct); k++)
+        if (b->reached_at[k] == 0 && b->delivered * 100 >= reach_pct[k] * b->messages * (b->n - 1))
+          b->reached_at[k] = now;
       if (++ref->received == b->messages && ++b->n_complete == b->n - 1)
         b->complete_at = now;
     }
@@ -1362,6 +1370,15 @@ run_w5 (guint n, const char *profile, guint64 messages, double deadline)
       json_double (line, "cpu_us_per_delivery",
                    b->delivered ? cpu * 1e6 / (double) b->delivered : NAN, "%.2f");
       json_double (line, "elapsed_ms", (double) (end - b->sent_at) / 1000.0, "%.0f");
+      for (guint k = 0; k < G_N_ELEMENTS (reach_pct); k++)
+        {
+          char key[16];
+
+          g_snprintf (key, sizeof key, "t%u_ms", reach_pct[k]);
+          json_double (line, key,
+                       b->reached_at[k] ? (double) (b->reached_at[k] - b->sent_at) / 1000.0 : NAN,
+                       "%.0f");
+        }
       json_double (line, "accept_ms",
                    b->accepted_at ? (double) (b->accepted_at - b->sent_at) / 1000.0 : NAN, "%.1f");
       json_uint (line, "accepted", b->produced);
