@@ -115,6 +115,16 @@ _gossip_broadcast_queue_push (GossipBroadcastQueue *q, GBytes *update, const cha
   item->iter = g_sequence_insert_sorted (q->items, item, item_compare, NULL);
 }
 
+/* Whether @bytes is one of @except (GBytes), by content. */
+static gboolean
+is_excepted (GPtrArray *except, GBytes *bytes)
+{
+  for (guint i = 0; except != NULL && i < except->len; i++)
+    if (g_bytes_equal (g_ptr_array_index (except, i), bytes))
+      return TRUE;
+  return FALSE;
+}
+
 /*
  * Takes updates whose sizes plus @overhead each fit in @limit bytes in all,
  * best candidates first, and counts one transmission for each.  Returns the
@@ -123,6 +133,15 @@ _gossip_broadcast_queue_push (GossipBroadcastQueue *q, GBytes *update, const cha
 GPtrArray *
 _gossip_broadcast_queue_get_broadcasts (GossipBroadcastQueue *q, gsize overhead, gsize limit,
                                         guint n_nodes)
+{
+  return _gossip_broadcast_queue_get_broadcasts_except (q, overhead, limit, n_nodes, NULL);
+}
+
+/* As _gossip_broadcast_queue_get_broadcasts(), skipping the updates in
+ * @except (GBytes, nullable): those a datagram already carries. */
+GPtrArray *
+_gossip_broadcast_queue_get_broadcasts_except (GossipBroadcastQueue *q, gsize overhead, gsize limit,
+                                               guint n_nodes, GPtrArray *except)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr (GPtrArray) taken = g_ptr_array_new ();
@@ -137,7 +156,7 @@ _gossip_broadcast_queue_get_broadcasts (GossipBroadcastQueue *q, gsize overhead,
       gsize size = g_bytes_get_size (item->bytes) + overhead;
 
       iter = g_sequence_iter_next (iter);
-      if (used + size > limit)
+      if (used + size > limit || is_excepted (except, item->bytes))
         continue;
       used += size;
       g_ptr_array_add (out, g_bytes_ref (item->bytes));

@@ -932,12 +932,23 @@ gsize
 _gossip_messaging_take_broadcasts (GossipCluster *self, gsize limit, GPtrArray *variants)
 {
   g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GPtrArray) carried = NULL;
   gsize used = 0;
 
   if (limit <= ENTRY_OVERHEAD || _gossip_broadcast_queue_length (self->user_queue) == 0)
     return 0;
-  entries = _gossip_broadcast_queue_get_broadcasts (self->user_queue, ENTRY_OVERHEAD, limit,
-                                                    g_hash_table_size (self->members));
+  /* A datagram's piggyback takes broadcasts twice (its user share, then
+   * whatever room the protocol's updates left): the second time, the
+   * entries it already carries must not be taken again, which would send
+   * them twice in one datagram and spend two of their transmissions. */
+  if (variants->len > 0)
+    {
+      carried = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      for (guint i = 0; i < variants->len; i++)
+        g_ptr_array_add (carried, g_variant_get_data_as_bytes (g_ptr_array_index (variants, i)));
+    }
+  entries = _gossip_broadcast_queue_get_broadcasts_except (
+      self->user_queue, ENTRY_OVERHEAD, limit, g_hash_table_size (self->members), carried);
   for (guint i = 0; i < entries->len; i++)
     {
       GBytes *entry = g_ptr_array_index (entries, i);

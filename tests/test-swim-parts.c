@@ -283,6 +283,40 @@ test_queue_finds_small_behind_big (void)
   g_assert_cmpuint (c.finished + c.replaced, ==, 101);
 }
 
+/* What a datagram already carries is skipped, and not counted as sent. */
+static void
+test_queue_except_carried (void)
+{
+  GossipBroadcastQueue *q = _gossip_broadcast_queue_new (1);
+  DoneCount c = { 0 };
+  g_autoptr (GPtrArray) carried = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr (GPtrArray) first = NULL;
+  g_autoptr (GPtrArray) second = NULL;
+  g_autoptr (GPtrArray) third = NULL;
+  g_autofree char *s1 = NULL, *s2 = NULL, *s3 = NULL;
+
+  push (q, "a", NULL, TRUE, &c);
+  push (q, "b", NULL, TRUE, &c);
+  /* One transmission each (retransmit_mult 1, one node): "b" goes first. */
+  g_ptr_array_add (carried, text ("b"));
+  first = _gossip_broadcast_queue_get_broadcasts_except (q, 0, 100, 1, carried);
+  s1 = joined (first);
+  g_assert_cmpstr (s1, ==, "a");
+  g_assert_cmpuint (_gossip_broadcast_queue_length (q), ==, 1);
+  /* Excepting everything takes nothing and counts nothing. */
+  g_ptr_array_add (carried, text ("a"));
+  second = _gossip_broadcast_queue_get_broadcasts_except (q, 0, 100, 1, carried);
+  s2 = joined (second);
+  g_assert_cmpstr (s2, ==, "");
+  g_assert_cmpuint (_gossip_broadcast_queue_length (q), ==, 1);
+  third = _gossip_broadcast_queue_get_broadcasts_except (q, 0, 100, 1, NULL);
+  s3 = joined (third);
+  g_assert_cmpstr (s3, ==, "b");
+  g_assert_cmpuint (_gossip_broadcast_queue_length (q), ==, 0);
+  _gossip_broadcast_queue_free (q);
+  g_assert_cmpuint (c.finished, ==, 2);
+}
+
 /* ------------------------------------------------------ broadcast history */
 
 static void
@@ -340,6 +374,7 @@ main (int argc, char **argv)
   g_test_add_func ("/broadcast-queue/order-and-replacement", test_queue_order_and_replacement);
   g_test_add_func ("/broadcast-queue/byte-limit", test_queue_respects_byte_limit);
   g_test_add_func ("/broadcast-queue/small-behind-big", test_queue_finds_small_behind_big);
+  g_test_add_func ("/broadcast-queue/except-carried", test_queue_except_carried);
   g_test_add_func ("/broadcast-history/once-per-id", test_dedup_once_per_id);
   g_test_add_func ("/broadcast-history/window-covers-max-queued",
                    test_dedup_window_covers_max_queued);
