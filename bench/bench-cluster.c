@@ -1159,6 +1159,22 @@ traffic_take (Bench *b, Traffic *t)
   t->duplicates = sum_counter (b, "broadcasts-duplicate");
 }
 
+/* Tells what node @i, which never got the broadcast, saw of broadcasts. */
+static void
+report_missed (Bench *b, guint i)
+{
+  const char *const names[]
+      = { "frames-in",          "broadcasts-delivered", "broadcasts-duplicate",
+          "broadcasts-expired", "dropped-frame",        "dropped-malformed" };
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    g_string_append_printf (text, " %s=%" G_GUINT64_FORMAT, names[k],
+                            gossip_cluster_get_counter (bench_node (b, i), names[k]));
+  g_printerr ("%s n=%u %s: node-%03u never got it:%s\n", b->workload, b->n, b->profile, i,
+              text->str);
+}
+
 static gboolean
 run_w2 (guint n, const char *profile)
 {
@@ -1212,6 +1228,8 @@ run_w2 (guint n, const char *profile)
             gint64 delta = b->refs[i].arrived_at - b->sent_at;
             g_array_append_val (arrivals, delta);
           }
+        else
+          report_missed (b, i);
     }
   json_bool (line, "converged", b->converged_at != 0);
   json_uint (line, "delivered", b->n_arrived);
