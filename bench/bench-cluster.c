@@ -1186,6 +1186,7 @@ run_w2 (guint n, const char *profile)
   gboolean sent = FALSE, drained = FALSE;
   double frames_rate = 0, bytes_rate = 0; /* background, per node per us */
   double busy = NAN; /* process CPU / wall time while the background is taken */
+  double cpu = NAN;  /* process CPU from the broadcast call to the last arrival */
   guint64 rcvbuf0 = 0, rcvbuf1 = G_MAXUINT64;
 
   if (ok)
@@ -1205,6 +1206,7 @@ run_w2 (guint n, const char *profile)
       dump_counters (b, "before the broadcast");
       rcvbuf0 = udp_stat ("RcvbufErrors");
       b->counting = TRUE;
+      cpu = cpu_seconds ();
       b->sent_at = g_get_monotonic_time ();
       sent = gossip_cluster_broadcast (bench_node (b, 0), BENCH_MESSAGE_TYPE, bench_payload (0),
                                        &error);
@@ -1214,6 +1216,7 @@ run_w2 (guint n, const char *profile)
   if (sent)
     {
       ok = bench_run_until (b, all_arrived, W2_DELIVER_DEADLINE);
+      cpu = cpu_seconds () - cpu;
       bench_run_until (b, NULL, W2_SETTLE);
       traffic_take (b, &t1);
       rcvbuf1 = udp_stat ("RcvbufErrors");
@@ -1230,6 +1233,15 @@ run_w2 (guint n, const char *profile)
           }
         else
           report_missed (b, i);
+      if (opt_counters)
+        {
+          g_autoptr (GString) text = g_string_new (NULL);
+
+          g_array_sort (arrivals, compare_gint64);
+          for (guint i = 0; i < arrivals->len; i++)
+            g_string_append_printf (text, " %.1f", g_array_index (arrivals, gint64, i) / 1000.0);
+          g_printerr ("W2 n=%u %s: arrivals (ms):%s\n", n, profile, text->str);
+        }
     }
   json_bool (line, "converged", b->converged_at != 0);
   json_uint (line, "delivered", b->n_arrived);
@@ -1252,6 +1264,8 @@ run_w2 (guint n, const char *profile)
       json_double (line, "background_pkts_per_node", frames_rate * window, "%.2f");
       /* Near 1: the one thread carrying every node was saturated already. */
       json_double (line, "busy_before", busy, "%.2f");
+      /* All of it, every node's share of the one thread, probes included. */
+      json_double (line, "cpu_ms", cpu * 1000.0, "%.1f");
       json_double (line, "entries_per_node", (double) (t1.entries - t0.entries) / n, "%.2f");
       json_double (line, "duplicates_per_node", (double) (t1.duplicates - t0.duplicates) / n,
                    "%.2f");
