@@ -1159,6 +1159,20 @@ traffic_take (Bench *b, Traffic *t)
   t->duplicates = sum_counter (b, "broadcasts-duplicate");
 }
 
+/* Adds duplicate_deliveries to @line; FALSE (with a message) if a handler
+ * got a message twice or one not as sent. */
+static gboolean
+deliveries_sound (Bench *b, GString *line)
+{
+  json_uint (line, "duplicate_deliveries", b->duplicates);
+  if (b->duplicates == 0 && b->bad_payloads == 0)
+    return TRUE;
+  g_printerr ("%s n=%u %s: %" G_GUINT64_FORMAT " duplicate and %" G_GUINT64_FORMAT
+              " malformed deliveries\n",
+              b->workload, b->n, b->profile, b->duplicates, b->bad_payloads);
+  return FALSE;
+}
+
 /* Tells what node @i, which never got the broadcast, saw of broadcasts. */
 static void
 report_missed (Bench *b, guint i)
@@ -1288,18 +1302,11 @@ run_w2 (guint n, const char *profile)
       g_printerr ("W2 n=%u %s: %u of %u nodes got it: p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
                   "%.2f frames and %.0f bytes per node in %.1f ms (%.2f frames background); "
                   "retransmissions over after %.0f ms\n",
-                  n, profile, delivered, n - 1, p50, p99, max,
-                  (double) (t1.frames - t0.frames) / n, (double) (t1.bytes - t0.bytes) / n,
-                  window / 1000.0, frames_rate * window, (double) (t2.at - b->sent_at) / 1000.0);
+                  n, profile, delivered, n - 1, p50, p99, max, (double) (t1.frames - t0.frames) / n,
+                  (double) (t1.bytes - t0.bytes) / n, window / 1000.0, frames_rate * window,
+                  (double) (t2.at - b->sent_at) / 1000.0);
     }
-  if (b->duplicates != 0 || b->bad_payloads != 0)
-    {
-      g_printerr ("W2 n=%u %s: %" G_GUINT64_FORMAT " duplicate and %" G_GUINT64_FORMAT
-                  " malformed deliveries\n",
-                  n, profile, b->duplicates, b->bad_payloads);
-      ok = FALSE;
-    }
-  json_uint (line, "duplicate_deliveries", b->duplicates);
+  ok &= deliveries_sound (b, line);
   json_end (line);
   bench_free (b);
   return ok && sent;
@@ -1453,14 +1460,7 @@ run_w5 (guint n, const char *profile, guint64 messages, double deadline)
     }
   else
     json_bool (line, "complete", FALSE);
-  if (b->duplicates != 0 || b->bad_payloads != 0)
-    {
-      g_printerr ("W5 n=%u %s: %" G_GUINT64_FORMAT " duplicate and %" G_GUINT64_FORMAT
-                  " malformed deliveries\n",
-                  n, profile, b->duplicates, b->bad_payloads);
-      ok = FALSE;
-    }
-  json_uint (line, "duplicate_deliveries", b->duplicates);
+  ok &= deliveries_sound (b, line);
   json_bool (line, "converged", b->converged_at != 0);
   json_end (line);
   bench_free (b);
