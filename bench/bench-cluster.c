@@ -1,9 +1,11 @@
-/* bench-cluster.c: workloads W1, W3, W4 and W7 of /work/shared/BENCHMARKS.md,
+/* bench-cluster.c: workloads W1-W5 and W7 of /work/shared/BENCHMARKS.md,
  * a whole cluster of GossipCluster nodes in one process.
  *
- *   W1  join convergence   sockets on 127.0.0.1, every node joins node 0 at once
- *   W3  failure detection  sockets, one node of a converged cluster stops abruptly
- *   W4  idle cost          sockets, a converged cluster idles for S seconds
+ *   W1  join convergence     sockets on 127.0.0.1, every node joins node 0 at once
+ *   W2  broadcast latency    sockets, node 0 of a converged cluster broadcasts once
+ *   W3  failure detection    sockets, one node of a converged cluster stops abruptly
+ *   W4  idle cost            sockets, a converged cluster idles for S seconds
+ *   W5  broadcast throughput sockets, node 0 broadcasts M messages as fast as it may
  *   W7  false positives    memory transport in virtual time: L loss for T minutes,
  *                          then (separately) one node cut off for 2 s
  *
@@ -33,9 +35,18 @@ void _gossip_cluster_set_seed (GossipCluster *cluster, guint32 seed);
 #define SEC G_USEC_PER_SEC
 
 /* Deadlines: a run that misses one prints what it has and goes on. */
-#define CONVERGE_DEADLINE  (60 * SEC)
-#define DETECT_DEADLINE    (120 * SEC)
-#define JOIN_DONE_DEADLINE (30 * SEC)
+#define CONVERGE_DEADLINE   (60 * SEC)
+#define DETECT_DEADLINE     (120 * SEC)
+#define JOIN_DONE_DEADLINE  (30 * SEC)
+#define W2_DELIVER_DEADLINE (10 * SEC) /* until every node has the broadcast */
+#define W2_DRAIN_DEADLINE   (30 * SEC) /* until every node stopped retransmitting it */
+/* W2: counters are read this long after the last arrival, so the last
+ * nodes' own fan-out (already under way) is counted. */
+#define W2_SETTLE (100 * MS)
+
+/* The benchmark's one message type and payload size. */
+#define BENCH_MESSAGE_TYPE GOSSIP_MESSAGE_TYPE_USER
+#define BENCH_PAYLOAD_SIZE 100
 
 /* Virtual time moves in steps this long, the main context drained between
  * them so that GTask callbacks run (as tests/cluster-harness.c does). */
@@ -54,12 +65,14 @@ static gint opt_seed = 1;
 static char **opt_settings = NULL;
 static gint opt_repeat = 1;
 static gboolean opt_counters = FALSE;
+static gint opt_messages = -1;
+static gdouble opt_deadline = 120;
 static gboolean opt_quick = FALSE;
 static gboolean opt_one = FALSE;
 
 static const GOptionEntry options[]
     = { { "workload", 'w', 0, G_OPTION_ARG_STRING, &opt_workloads,
-          "Workloads, comma-separated (default W1,W3,W4,W7)", "LIST" },
+          "Workloads, comma-separated (default W1,W2,W3,W4,W5,W7)", "LIST" },
         { "nodes", 'n', 0, G_OPTION_ARG_STRING, &opt_nodes,
           "Cluster sizes, comma-separated (default 16,64; 256 only when asked for; --quick: 4)",
           "LIST" },
@@ -73,6 +86,10 @@ static const GOptionEntry options[]
           "W7: fraction of datagrams lost on every link (default 0.2)", "L" },
         { "pause-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_pause_seconds,
           "W7: how long one node is cut off in the pause variant (default 2)", "S" },
+        { "messages", 'm', 0, G_OPTION_ARG_INT, &opt_messages,
+          "W5: payloads node 0 broadcasts (default 10000; --quick: 200)", "M" },
+        { "deadline", 0, 0, G_OPTION_ARG_DOUBLE, &opt_deadline,
+          "W5: seconds the broadcasts may take to reach every node (default 120)", "S" },
         { "compressor", 0, 0, G_OPTION_ARG_STRING, &opt_compressor,
           "Compressor plugin for every node (default none)", "NAME" },
         { "cipher", 0, 0, G_OPTION_ARG_STRING, &opt_cipher,
@@ -92,7 +109,7 @@ static const GOptionEntry options[]
           "Run the one (workload, N, profile) asked for in this process", NULL },
         G_OPTION_ENTRY_NULL };
 
-static const char *const known_workloads[] = { "W1", "W3", "W4", "W7", NULL };
+static const char *const known_workloads[] = { "W1", "W2", "W3", "W4", "W5", "W7", NULL };
 static const char *const known_profiles[] = { "lan", "local", NULL };
 
 typedef struct _Bench Bench;
@@ -106,6 +123,9 @@ typedef struct
   gboolean converged; /* lists b->n_expected alive nodes */
   gint64 suspect_at;  /* first time it saw b->victim suspect or dead, 0 = not yet */
   gint64 dead_at;     /* first time it saw b->victim dead */
+  gint64 arrived_at;  /* W2: when its handler got the broadcast, 0 = not yet */
+  guint64 received;   /* W5: distinct messages its handler got */
+  guint8 *seen;       /* W5: one bit per message index */
 } NodeRef;
 
 struct _Bench
@@ -147,6 +167,22 @@ struct _Bench
   guint64 paused_suspected; /* transitions of the paused node to SUSPECT */
   guint64 paused_dead;      /* transitions of the paused node to DEAD */
   guint64 changes;          /* every transition while counting */
+
+  /* W2 and W5: node 0's broadcasts as the other nodes' handlers see them. */
+  guint64 messages;     /* W5: M; 0 in W2 */
+  gint64 sent_at;       /* W2: just before the broadcast call; W5: the first call */
+  guint n_arrived;      /* W2: nodes that have the broadcast */
+  guint n_complete;     /* W5: nodes that have every message */
+  gint64 complete_at;   /* W5: when the last node got its last message */
+  guint64 delivered;    /* W5: distinct (node, message) deliveries */
+  gint64 reached_at[3]; /* W5: when reach_pct[k] % of M x (N-1) were delivered */
+  guint64 duplicates;   /* deliveries of a message a node had already */
+  guint64 bad_payloads; /* payloads not as sent (size, index or sender) */
+  guint64 produced;     /* W5: broadcasts the library accepted */
+  guint64 queue_full;   /* W5: calls refused with QUEUE_FULL */
+  gint64 accepted_at;   /* W5: when the library had accepted all M */
+  GSource *producer;    /* W5: the idle source that broadcasts, NULL = done */
+  gboolean produce_failed;
 
   /* Waiting. */
   GMainLoop *loop;
@@ -662,14 +698,27 @@ bench_stop_node (Bench *b, guint i)
 }
 
 static void
+bench_stop_producer (Bench *b)
+{
+  if (b->producer != NULL)
+    {
+      g_source_destroy (b->producer);
+      g_clear_pointer (&b->producer, g_source_unref);
+    }
+}
+
+static void
 bench_free (Bench *b)
 {
+  bench_stop_producer (b);
   for (guint i = 0; i < b->nodes->len; i++)
     bench_stop_node (b, i);
   /* Let the idle callbacks of finished tasks run so nothing is left over. */
   for (guint i = 0; i < 1000 && g_main_context_iteration (b->context, FALSE); i++)
     ;
   g_ptr_array_unref (b->nodes);
+  for (guint i = 0; i < b->n; i++)
+    g_free (b->refs[i].seen);
   g_free (b->refs);
   g_clear_pointer (&b->network, gossip_memory_network_unref);
   g_clear_object (&b->clock);
@@ -922,6 +971,502 @@ run_w4 (guint n, const char *profile, double idle_seconds)
   return ok;
 }
 
+/* ---- W2 and W5: node 0's broadcasts ------------------------------------- */
+
+/* A counter of the kernel's UDP statistics in /proc/net/snmp, e.g.
+ * "RcvbufErrors" (datagrams dropped because a socket's receive buffer was
+ * full).  It covers the whole network namespace, not only this process.
+ * Returns G_MAXUINT64 when it cannot be read. */
+static guint64
+udp_stat (const char *name)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/net/snmp", &text, NULL, NULL))
+    return G_MAXUINT64;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && lines[i + 1] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "Udp: ") && g_str_has_prefix (lines[i + 1], "Udp: "))
+      {
+        g_auto (GStrv) names = g_strsplit (lines[i], " ", -1);
+        g_auto (GStrv) values = g_strsplit (lines[i + 1], " ", -1);
+
+        for (guint k = 1; names[k] != NULL && values[k] != NULL; k++)
+          if (g_str_equal (names[k], name))
+            return g_ascii_strtoull (values[k], NULL, 10);
+        break;
+      }
+  return G_MAXUINT64;
+}
+
+/* @after - @before of a udp_stat(), null when either could not be read. */
+static void
+json_udp_delta (GString *line, const char *key, guint64 before, guint64 after)
+{
+  if (before == G_MAXUINT64 || after == G_MAXUINT64 || after < before)
+    g_string_append_printf (line, ",\"%s\":null", key);
+  else
+    json_uint (line, key, after - before);
+}
+
+/* The payload of message @index: the index (4 bytes, little endian), then
+ * filler, BENCH_PAYLOAD_SIZE bytes in all. */
+static GVariant *
+bench_payload (guint32 index)
+{
+  guint8 data[BENCH_PAYLOAD_SIZE];
+  guint32 le = GUINT32_TO_LE (index);
+  g_autoptr (GBytes) bytes = NULL;
+
+  memcpy (data, &le, sizeof le);
+  for (guint i = sizeof le; i < sizeof data; i++)
+    data[i] = (guint8) (index * 31u + i);
+  bytes = g_bytes_new (data, sizeof data);
+  return gossip_payload_new_bytes (bytes);
+}
+
+/* W5 also times how long the first 50, 90 and 99 % of the deliveries took. */
+static const guint reach_pct[] = { 50, 90, 99 };
+G_STATIC_ASSERT (G_N_ELEMENTS (reach_pct) == G_N_ELEMENTS (((Bench *) NULL)->reached_at));
+
+/* Every node's handler: W2 times the arrival, W5 counts distinct messages. */
+static gboolean
+on_bench_message (GossipCluster *cluster, GossipNode *sender, guint type, GVariant *payload,
+                  gpointer data, GError **error)
+{
+  NodeRef *ref = data;
+  Bench *b = ref->b;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr (GBytes) bytes = gossip_payload_get_bytes (payload);
+  const guint8 *p = NULL;
+  gsize size = 0;
+  guint32 index;
+
+  (void) cluster;
+  (void) type;
+  (void) error;
+  if (bytes != NULL)
+    p = g_bytes_get_data (bytes, &size);
+  if (p == NULL || size != BENCH_PAYLOAD_SIZE
+      || !g_str_equal (gossip_node_get_id (sender), "node-000"))
+    {
+      b->bad_payloads++;
+      return TRUE;
+    }
+  memcpy (&index, p, sizeof index);
+  index = GUINT32_FROM_LE (index);
+  if (b->messages == 0)
+    {
+      if (ref->arrived_at != 0)
+        b->duplicates++;
+      else
+        {
+          ref->arrived_at = now;
+          b->n_arrived++;
+        }
+    }
+  else if (index >= b->messages || ref->seen == NULL)
+    b->bad_payloads++;
+  else if (ref->seen[index / 8] & (1u << (index % 8)))
+    b->duplicates++;
+  else
+    {
+      ref->seen[index / 8] |= (guint8) (1u << (index % 8));
+      b->delivered++;
+      for (guint k = 0; k < G_N_ELEMENTS (reach_pct); k++)
+        if (b->reached_at[k] == 0 && b->delivered * 100 >= reach_pct[k] * b->messages * (b->n - 1))
+          b->reached_at[k] = now;
+      if (++ref->received == b->messages && ++b->n_complete == b->n - 1)
+        b->complete_at = now;
+    }
+  bench_poke (b);
+  return TRUE;
+}
+
+static gboolean
+handle_everywhere (Bench *b)
+{
+  for (guint i = 0; i < b->n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (!gossip_cluster_handle (bench_node (b, i), BENCH_MESSAGE_TYPE, on_bench_message,
+                                  &b->refs[i], NULL, &error))
+        {
+          g_printerr ("%s n=%u %s: node %u: %s\n", b->workload, b->n, b->profile, i,
+                      error->message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+all_arrived (Bench *b)
+{
+  return b->n_arrived == b->n - 1;
+}
+
+static gboolean
+all_complete (Bench *b)
+{
+  return b->n_complete == b->n - 1 || b->produce_failed;
+}
+
+/* No node keeps a message for its first fan-out or for retransmission. */
+static gboolean
+queues_drained (Bench *b)
+{
+  for (guint i = 0; i < b->nodes->len; i++)
+    if (bench_node (b, i) != NULL && gossip_cluster_get_queue_depth (bench_node (b, i)) > 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* As bench_run_until(), for a predicate no signal announces: checked every
+ * @step_us. */
+static gboolean
+bench_poll_until (Bench *b, BenchPredicate pred, gint64 max_us, gint64 step_us)
+{
+  gint64 end = g_get_monotonic_time () + max_us;
+
+  while (!pred (b))
+    {
+      gint64 left = end - g_get_monotonic_time ();
+
+      if (left <= 0)
+        return FALSE;
+      bench_run_until (b, NULL, MIN (step_us, left));
+    }
+  return TRUE;
+}
+
+/* What every node has sent so far, summed. */
+typedef struct
+{
+  gint64 at;
+  guint64 frames, bytes, entries, duplicates;
+} Traffic;
+
+static void
+traffic_take (Bench *b, Traffic *t)
+{
+  t->at = g_get_monotonic_time ();
+  t->frames = sum_counter (b, "frames-out");
+  t->bytes = sum_counter (b, "bytes-out");
+  t->entries = sum_counter (b, "broadcast-entries-sent");
+  t->duplicates = sum_counter (b, "broadcasts-duplicate");
+}
+
+/* Adds duplicate_deliveries to @line; FALSE (with a message) if a handler
+ * got a message twice or one not as sent. */
+static gboolean
+deliveries_sound (Bench *b, GString *line)
+{
+  json_uint (line, "duplicate_deliveries", b->duplicates);
+  if (b->duplicates == 0 && b->bad_payloads == 0)
+    return TRUE;
+  g_printerr ("%s n=%u %s: %" G_GUINT64_FORMAT " duplicate and %" G_GUINT64_FORMAT
+              " malformed deliveries\n",
+              b->workload, b->n, b->profile, b->duplicates, b->bad_payloads);
+  return FALSE;
+}
+
+/* Tells what node @i, which never got the broadcast, saw of broadcasts. */
+static void
+report_missed (Bench *b, guint i)
+{
+  const char *const names[]
+      = { "frames-in",          "broadcasts-delivered", "broadcasts-duplicate",
+          "broadcasts-expired", "dropped-frame",        "dropped-malformed" };
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    g_string_append_printf (text, " %s=%" G_GUINT64_FORMAT, names[k],
+                            gossip_cluster_get_counter (bench_node (b, i), names[k]));
+  g_printerr ("%s n=%u %s: node-%03u never got it:%s\n", b->workload, b->n, b->profile, i,
+              text->str);
+}
+
+static gboolean
+run_w2 (guint n, const char *profile)
+{
+  Bench *b = bench_new ("W2", n, profile, FALSE);
+  gboolean ok = bench_converge (b, NULL) && handle_everywhere (b);
+  GString *line = json_begin (b, "W2");
+  g_autoptr (GArray) arrivals = g_array_new (FALSE, FALSE, sizeof (gint64));
+  Traffic quiet, t0, t1, t2;
+  gboolean sent = FALSE, drained = FALSE;
+  double frames_rate = 0, bytes_rate = 0; /* background, per node per us */
+  double busy = NAN; /* process CPU / wall time while the background is taken */
+  double cpu = NAN;  /* process CPU from the broadcast call to the last arrival */
+  gint64 cut = 0;    /* end of the delivery phase */
+  guint delivered = 0;
+  guint64 rcvbuf0 = 0, rcvbuf1 = G_MAXUINT64;
+
+  if (ok)
+    {
+      g_autoptr (GError) error = NULL;
+
+      /* Let the join's own broadcasts die down, then take the background
+       * traffic (probes and acks) that the figures are compared with. */
+      bench_run_until (b, NULL, opt_quick ? SEC / 2 : SEC);
+      traffic_take (b, &quiet);
+      busy = cpu_seconds ();
+      bench_run_until (b, NULL, opt_quick ? SEC / 2 : 2 * SEC);
+      traffic_take (b, &t0);
+      busy = (cpu_seconds () - busy) / ((double) (t0.at - quiet.at) / SEC);
+      frames_rate = (double) (t0.frames - quiet.frames) / n / (double) (t0.at - quiet.at);
+      bytes_rate = (double) (t0.bytes - quiet.bytes) / n / (double) (t0.at - quiet.at);
+      dump_counters (b, "before the broadcast");
+      rcvbuf0 = udp_stat ("RcvbufErrors");
+      b->counting = TRUE;
+      cpu = cpu_seconds ();
+      b->sent_at = g_get_monotonic_time ();
+      sent = gossip_cluster_broadcast (bench_node (b, 0), BENCH_MESSAGE_TYPE, bench_payload (0),
+                                       &error);
+      if (!sent)
+        g_printerr ("W2 n=%u %s: cannot broadcast: %s\n", n, profile, error->message);
+    }
+  if (sent)
+    {
+      ok = bench_run_until (b, all_arrived, W2_DELIVER_DEADLINE);
+      cpu = cpu_seconds () - cpu;
+      /* The figures count the nodes reached by now; later ones (during the
+       * drain below) only as "delivered_late". */
+      cut = g_get_monotonic_time ();
+      delivered = b->n_arrived;
+      bench_run_until (b, NULL, W2_SETTLE);
+      traffic_take (b, &t1);
+      rcvbuf1 = udp_stat ("RcvbufErrors");
+      /* Its retransmissions ride on later datagrams until every node has
+       * sent it retransmit_mult x log10 (N + 1) times. */
+      drained = bench_poll_until (b, queues_drained, W2_DRAIN_DEADLINE, 20 * MS);
+      traffic_take (b, &t2);
+      dump_counters (b, "after the broadcast");
+      for (guint i = 1; i < n; i++)
+        if (b->refs[i].arrived_at != 0 && b->refs[i].arrived_at <= cut)
+          {
+            gint64 delta = b->refs[i].arrived_at - b->sent_at;
+            g_array_append_val (arrivals, delta);
+          }
+        else if (b->refs[i].arrived_at == 0)
+          report_missed (b, i);
+      if (opt_counters)
+        {
+          g_autoptr (GString) text = g_string_new (NULL);
+
+          g_array_sort (arrivals, compare_gint64);
+          for (guint i = 0; i < arrivals->len; i++)
+            g_string_append_printf (text, " %.1f", g_array_index (arrivals, gint64, i) / 1000.0);
+          g_printerr ("W2 n=%u %s: arrivals (ms):%s\n", n, profile, text->str);
+        }
+    }
+  json_bool (line, "converged", b->converged_at != 0);
+  json_uint (line, "delivered", delivered);
+  if (sent)
+    {
+      json_uint (line, "delivered_late", b->n_arrived - delivered);
+      double window = (double) (t1.at - b->sent_at);
+      double total = (double) (t2.at - t0.at);
+      double p50 = percentile_ms (arrivals, 0.5), p99 = percentile_ms (arrivals, 0.99);
+      double max = ok ? percentile_ms (arrivals, 1.0) : NAN;
+
+      json_double (line, "p50_ms", p50, "%.2f");
+      json_double (line, "p99_ms", p99, "%.2f");
+      json_double (line, "max_ms", max, "%.2f");
+      json_double (line, "first_ms", percentile_ms (arrivals, 0.0), "%.2f");
+      /* From the broadcast call until the last arrival plus W2_SETTLE (or
+       * the deadline), everything sent, probes included. */
+      json_double (line, "pkts_per_node", (double) (t1.frames - t0.frames) / n, "%.2f");
+      json_double (line, "bytes_per_node", (double) (t1.bytes - t0.bytes) / n, "%.0f");
+      json_double (line, "window_ms", window / 1000.0, "%.1f");
+      json_double (line, "background_pkts_per_node", frames_rate * window, "%.2f");
+      /* Near 1: the one thread carrying every node was saturated already. */
+      json_double (line, "busy_before", busy, "%.2f");
+      /* All of it, every node's share of the one thread, probes included. */
+      json_double (line, "cpu_ms", cpu * 1000.0, "%.1f");
+      json_double (line, "entries_per_node", (double) (t1.entries - t0.entries) / n, "%.2f");
+      json_double (line, "duplicates_per_node", (double) (t1.duplicates - t0.duplicates) / n,
+                   "%.2f");
+      /* Until no node keeps it for retransmission, minus the background. */
+      json_bool (line, "drained", drained);
+      json_double (line, "drain_ms", (double) (t2.at - b->sent_at) / 1000.0, "%.0f");
+      json_double (line, "pkts_per_node_drained",
+                   (double) (t2.frames - t0.frames) / n - frames_rate * total, "%.2f");
+      json_double (line, "bytes_per_node_drained",
+                   (double) (t2.bytes - t0.bytes) / n - bytes_rate * total, "%.0f");
+      json_udp_delta (line, "udp_rcvbuf_errors", rcvbuf0, rcvbuf1);
+      json_uint (line, "state_changes", b->changes);
+      g_printerr ("W2 n=%u %s: %u of %u nodes got it: p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
+                  "%.2f frames and %.0f bytes per node in %.1f ms (%.2f frames background); "
+                  "retransmissions over after %.0f ms\n",
+                  n, profile, delivered, n - 1, p50, p99, max, (double) (t1.frames - t0.frames) / n,
+                  (double) (t1.bytes - t0.bytes) / n, window / 1000.0, frames_rate * window,
+                  (double) (t2.at - b->sent_at) / 1000.0);
+    }
+  ok &= deliveries_sound (b, line);
+  json_end (line);
+  bench_free (b);
+  return ok && sent;
+}
+
+/* W5's producer, an idle source: broadcasts until the library refuses
+ * (QUEUE_FULL: try again after a main-loop iteration) or all M are out. */
+static gboolean
+produce (gpointer data)
+{
+  Bench *b = data;
+
+  while (b->produced < b->messages)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (!gossip_cluster_broadcast (bench_node (b, 0), BENCH_MESSAGE_TYPE,
+                                     bench_payload ((guint32) b->produced), &error))
+        {
+          if (g_error_matches (error, GOSSIP_CLUSTER_ERROR, GOSSIP_CLUSTER_ERROR_QUEUE_FULL))
+            {
+              b->queue_full++;
+              return G_SOURCE_CONTINUE;
+            }
+          g_printerr ("W5 n=%u %s: broadcast %" G_GUINT64_FORMAT " failed: %s\n", b->n, b->profile,
+                      b->produced, error->message);
+          b->produce_failed = TRUE;
+          bench_poke (b);
+          break;
+        }
+      b->produced++;
+    }
+  if (!b->produce_failed)
+    b->accepted_at = g_get_monotonic_time ();
+  g_clear_pointer (&b->producer, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+w5_progress (gpointer data)
+{
+  Bench *b = data;
+
+  g_printerr ("W5 n=%u %s: %.1f s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+              " accepted, %.1f%% delivered, %u of %u nodes have all\n",
+              b->n, b->profile, (double) (g_get_monotonic_time () - b->sent_at) / SEC, b->produced,
+              b->messages, 100.0 * (double) b->delivered / (double) (b->messages * (b->n - 1)),
+              b->n_complete, b->n - 1);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+run_w5 (guint n, const char *profile, guint64 messages, double deadline)
+{
+  Bench *b = bench_new ("W5", n, profile, FALSE);
+  gboolean ok = bench_converge (b, NULL) && handle_everywhere (b);
+  GString *line = json_begin (b, "W5");
+  gboolean complete = FALSE;
+
+  json_uint (line, "messages", messages);
+  if (ok)
+    {
+      const char *const drops[]
+          = { "broadcasts-forward-dropped", "broadcasts-pruned", "send-failed", "suspicions" };
+      guint64 drops0[G_N_ELEMENTS (drops)];
+      guint64 rcvbuf0, sndbuf0;
+      GSource *progress;
+      Traffic t0, t1;
+      double cpu0, cpu;
+      gint64 end;
+      double min_pct = 100.0;
+
+      b->messages = messages;
+      for (guint i = 1; i < n; i++)
+        b->refs[i].seen = g_new0 (guint8, (messages + 7) / 8);
+      bench_run_until (b, NULL, opt_quick ? SEC / 2 : SEC);
+      dump_counters (b, "before the broadcasts");
+      for (guint k = 0; k < G_N_ELEMENTS (drops); k++)
+        drops0[k] = sum_counter (b, drops[k]);
+      rcvbuf0 = udp_stat ("RcvbufErrors");
+      sndbuf0 = udp_stat ("SndbufErrors");
+      traffic_take (b, &t0);
+      cpu0 = cpu_seconds ();
+      b->counting = TRUE;
+      b->sent_at = g_get_monotonic_time ();
+      b->producer = g_idle_source_new ();
+      /* The producer runs in every iteration, as the sockets do. */
+      g_source_set_priority (b->producer, G_PRIORITY_DEFAULT);
+      g_source_set_callback (b->producer, produce, b, NULL);
+      g_source_attach (b->producer, b->context);
+      progress = g_timeout_source_new_seconds (5);
+      g_source_set_callback (progress, w5_progress, b, NULL);
+      g_source_attach (progress, b->context);
+      complete = bench_run_until (b, all_complete, (gint64) (deadline * SEC)) && !b->produce_failed;
+      end = complete ? b->complete_at : g_get_monotonic_time ();
+      cpu = cpu_seconds () - cpu0;
+      bench_stop_producer (b);
+      traffic_take (b, &t1);
+      g_source_destroy (progress);
+      g_source_unref (progress);
+      dump_counters (b, "after the broadcasts");
+      for (guint i = 1; i < n; i++)
+        min_pct = MIN (min_pct, 100.0 * (double) b->refs[i].received / (double) messages);
+
+      json_bool (line, "complete", complete);
+      json_double (line, "msgs_per_s",
+                   complete ? (double) messages / ((double) (end - b->sent_at) / SEC) : NAN,
+                   "%.0f");
+      json_double (line, "delivered_pct",
+                   100.0 * (double) b->delivered / (double) (messages * (n - 1)), "%.3f");
+      /* Over the deliveries made, M x (N-1) when complete. */
+      json_double (line, "cpu_us_per_delivery",
+                   b->delivered ? cpu * 1e6 / (double) b->delivered : NAN, "%.2f");
+      json_double (line, "elapsed_ms", (double) (end - b->sent_at) / 1000.0, "%.0f");
+      for (guint k = 0; k < G_N_ELEMENTS (reach_pct); k++)
+        {
+          char key[16];
+
+          g_snprintf (key, sizeof key, "t%u_ms", reach_pct[k]);
+          json_double (line, key,
+                       b->reached_at[k] ? (double) (b->reached_at[k] - b->sent_at) / 1000.0 : NAN,
+                       "%.0f");
+        }
+      json_double (line, "accept_ms",
+                   b->accepted_at ? (double) (b->accepted_at - b->sent_at) / 1000.0 : NAN, "%.1f");
+      json_uint (line, "accepted", b->produced);
+      json_uint (line, "queue_full", b->queue_full);
+      json_uint (line, "nodes_complete", b->n_complete);
+      json_double (line, "min_node_pct", min_pct, "%.3f");
+      json_double (line, "cpu_s", cpu, "%.2f");
+      json_double (line, "pkts_per_node", (double) (t1.frames - t0.frames) / n, "%.0f");
+      json_double (line, "bytes_per_node", (double) (t1.bytes - t0.bytes) / n, "%.0f");
+      json_double (line, "entries_per_node", (double) (t1.entries - t0.entries) / n, "%.0f");
+      json_double (line, "duplicates_per_node", (double) (t1.duplicates - t0.duplicates) / n,
+                   "%.0f");
+      json_uint (line, "forward_dropped", sum_counter (b, drops[0]) - drops0[0]);
+      json_uint (line, "pruned", sum_counter (b, drops[1]) - drops0[1]);
+      json_uint (line, "send_failed", sum_counter (b, drops[2]) - drops0[2]);
+      json_uint (line, "suspicions", sum_counter (b, drops[3]) - drops0[3]);
+      json_udp_delta (line, "udp_rcvbuf_errors", rcvbuf0, udp_stat ("RcvbufErrors"));
+      json_udp_delta (line, "udp_sndbuf_errors", sndbuf0, udp_stat ("SndbufErrors"));
+      json_uint (line, "state_changes", b->changes);
+      g_printerr (
+          "W5 n=%u %s: %s after %.1f s: %.3f%% of %" G_GUINT64_FORMAT
+          " messages delivered to %u nodes (%u have all), %.0f msgs/s, %.2f CPU-us per "
+          "delivery, %" G_GUINT64_FORMAT " QUEUE_FULL\n",
+          n, profile, complete ? "complete" : "NOT complete", (double) (end - b->sent_at) / SEC,
+          100.0 * (double) b->delivered / (double) (messages * (n - 1)), messages, n - 1,
+          b->n_complete, complete ? (double) messages / ((double) (end - b->sent_at) / SEC) : NAN,
+          b->delivered ? cpu * 1e6 / (double) b->delivered : NAN, b->queue_full);
+    }
+  else
+    json_bool (line, "complete", FALSE);
+  ok &= deliveries_sound (b, line);
+  json_bool (line, "converged", b->converged_at != 0);
+  json_end (line);
+  bench_free (b);
+  return ok && complete;
+}
+
 /* W7 figures common to both variants. */
 static void
 w7_fields (Bench *b, GString *line, const char *variant, double loss, double minutes)
@@ -1045,11 +1590,15 @@ typedef struct
 } Run;
 
 static gboolean
-run_one (const Run *run, double idle_seconds, double loss_minutes)
+run_one (const Run *run, double idle_seconds, double loss_minutes, guint64 messages)
 {
   g_printerr ("%s n=%u %s: starting\n", run->workload, run->n, run->profile);
   if (g_str_equal (run->workload, "W1"))
     return run_w1 (run->n, run->profile);
+  if (g_str_equal (run->workload, "W2"))
+    return run_w2 (run->n, run->profile);
+  if (g_str_equal (run->workload, "W5"))
+    return run_w5 (run->n, run->profile, messages, opt_deadline);
   if (g_str_equal (run->workload, "W3"))
     return run_w3 (run->n, run->profile);
   if (g_str_equal (run->workload, "W4"))
@@ -1066,24 +1615,29 @@ run_one (const Run *run, double idle_seconds, double loss_minutes)
 /* Runs @run in a child process (this program with --one); the child writes
  * to our stdout and stderr. */
 static gboolean
-run_child (const char *self, const Run *run, double idle_seconds, double loss_minutes)
+run_child (const char *self, const Run *run, double idle_seconds, double loss_minutes,
+           guint64 messages)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_auto (GStrv) argv = NULL;
   char n[16], idle[G_ASCII_DTOSTR_BUF_SIZE], minutes[G_ASCII_DTOSTR_BUF_SIZE],
-      loss[G_ASCII_DTOSTR_BUF_SIZE], pause[G_ASCII_DTOSTR_BUF_SIZE], seed[16];
+      loss[G_ASCII_DTOSTR_BUF_SIZE], pause[G_ASCII_DTOSTR_BUF_SIZE], seed[16],
+      deadline[G_ASCII_DTOSTR_BUF_SIZE], m[24];
   int status;
 
   g_snprintf (n, sizeof n, "%u", run->n);
   g_snprintf (seed, sizeof seed, "%d", run->seed);
+  g_snprintf (m, sizeof m, "%" G_GUINT64_FORMAT, messages);
+  g_ascii_dtostr (deadline, sizeof deadline, opt_deadline);
   g_ascii_dtostr (idle, sizeof idle, idle_seconds);
   g_ascii_dtostr (minutes, sizeof minutes, loss_minutes);
   g_ascii_dtostr (loss, sizeof loss, opt_loss);
   g_ascii_dtostr (pause, sizeof pause, opt_pause_seconds);
   g_strv_builder_add_many (builder, self, "--one", "--workload", run->workload, "--nodes", n,
                            "--profile", run->profile, "--idle-seconds", idle, "--loss-minutes",
-                           minutes, "--loss", loss, "--pause-seconds", pause, "--seed", seed, NULL);
+                           minutes, "--loss", loss, "--pause-seconds", pause, "--seed", seed,
+                           "--messages", m, "--deadline", deadline, NULL);
   if (opt_compressor != NULL)
     g_strv_builder_add_many (builder, "--compressor", opt_compressor, NULL);
   if (opt_cipher != NULL)
@@ -1170,12 +1724,14 @@ int
 main (int argc, char **argv)
 {
   g_autoptr (GOptionContext) context = g_option_context_new (
-      "- W1 join convergence, W3 failure detection, W4 idle cost, W7 false positives");
+      "- W1 join convergence, W2 broadcast latency, W3 failure detection, W4 idle cost, "
+      "W5 broadcast throughput, W7 false positives");
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) workloads = NULL, sizes = NULL, profiles = NULL;
   g_autoptr (GArray) runs = g_array_new (FALSE, FALSE, sizeof (Run));
   g_autofree char *self = NULL;
   double idle_seconds, loss_minutes;
+  guint64 messages;
   gboolean ok = TRUE;
 
   g_option_context_add_main_entries (context, options, NULL);
@@ -1190,6 +1746,12 @@ main (int argc, char **argv)
     }
   idle_seconds = opt_idle_seconds >= 0 ? opt_idle_seconds : opt_quick ? 2.0 : 60.0;
   loss_minutes = opt_loss_minutes >= 0 ? opt_loss_minutes : opt_quick ? 0.25 : 2.0;
+  messages = opt_messages >= 0 ? (guint64) opt_messages : opt_quick ? 200 : 10000;
+  if (messages < 1 || messages > 1000000 || opt_deadline <= 0 || opt_deadline > 3600)
+    {
+      g_printerr ("bench-cluster: --messages must be from 1 to 1000000, --deadline in (0, 3600]\n");
+      return 2;
+    }
   if (idle_seconds <= 0 || idle_seconds > 3600 || loss_minutes <= 0 || loss_minutes > 600
       || opt_loss < 0 || opt_loss >= 1 || opt_pause_seconds <= 0 || opt_pause_seconds > 600)
     {
@@ -1197,7 +1759,7 @@ main (int argc, char **argv)
                   "3600 s and 600 min), --loss in [0, 1), --pause-seconds in (0, 600]\n");
       return 2;
     }
-  workloads = parse_list (opt_workloads ? opt_workloads : "W1,W3,W4,W7", known_workloads,
+  workloads = parse_list (opt_workloads ? opt_workloads : "W1,W2,W3,W4,W5,W7", known_workloads,
                           "workload", &error);
   sizes = workloads ? parse_list (opt_nodes   ? opt_nodes
                                   : opt_quick ? "4"
@@ -1245,7 +1807,7 @@ main (int argc, char **argv)
   if (runs->len == 1)
     {
       for (guint i = 0; i < runs->len; i++)
-        ok &= run_one (&g_array_index (runs, Run, i), idle_seconds, loss_minutes);
+        ok &= run_one (&g_array_index (runs, Run, i), idle_seconds, loss_minutes, messages);
       return ok ? 0 : 1;
     }
   self = g_file_read_link ("/proc/self/exe", &error);
@@ -1255,6 +1817,6 @@ main (int argc, char **argv)
       return 1;
     }
   for (guint i = 0; i < runs->len; i++)
-    ok &= run_child (self, &g_array_index (runs, Run, i), idle_seconds, loss_minutes);
+    ok &= run_child (self, &g_array_index (runs, Run, i), idle_seconds, loss_minutes, messages);
   return ok ? 0 : 1;
 }

@@ -25,15 +25,19 @@ EXTRA_DIST += bench/README.md
 BENCH_CLUSTER_FLAGS =
 BENCH_CLUSTER_RUN = GOSSIP_PLUGIN_PATH='$(abs_top_builddir)/plugins' \
 	./bench/bench-cluster$(EXEEXT) $(BENCH_CLUSTER_FLAGS)
-bench: bench-w1 bench-w3 bench-w4 bench-w6 bench-w7
+bench: bench-w1 bench-w2 bench-w3 bench-w4 bench-w5 bench-w6 bench-w7
 bench-w1: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	$(BENCH_CLUSTER_RUN) --workload W1
+bench-w2: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
+	$(BENCH_CLUSTER_RUN) --workload W2
 bench-w3: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	$(BENCH_CLUSTER_RUN) --workload W3
 bench-w4: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	$(BENCH_CLUSTER_RUN) --workload W4
+bench-w5: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
+	$(BENCH_CLUSTER_RUN) --workload W5
 bench-w6: bench/bench-pipeline$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	GOSSIP_PLUGIN_PATH='$(abs_top_builddir)/plugins' ./bench/bench-pipeline$(EXEEXT)
 bench-w7: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	$(BENCH_CLUSTER_RUN) --workload W7
-.PHONY: bench bench-w1 bench-w3 bench-w4 bench-w6 bench-w7
+.PHONY: bench bench-w1 bench-w2 bench-w3 bench-w4 bench-w5 bench-w6 bench-w7

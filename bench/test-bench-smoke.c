@@ -1,6 +1,6 @@
 /* test-bench-smoke.c: the benchmarks run to the end and print well-formed
- * lines: W6 one per combination, the cluster workloads (W1, W3, W4, W7) one
- * per workload (two for W7) on a tiny cluster.  Behaviour only: no figure is
+ * lines: W6 one per combination, the cluster workloads (W1-W5, W7) one per
+ * workload (two for W7) on a tiny cluster.  Behaviour only: no figure is
  * judged. */
 #include "config.h"
 
@@ -236,7 +236,7 @@ test_cluster_quick_run_reports_every_workload (void)
   if (!have_codec ())
     return;
   lines = run_program (BENCH_CLUSTER, args);
-  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  g_assert_cmpuint (g_strv_length (lines), ==, 7);
   for (guint i = 0; lines[i] != NULL; i++)
     {
       g_assert_true (g_str_has_prefix (lines[i], "{\"impl\":\"libgossip\",\"workload\":\"W"));
@@ -250,6 +250,24 @@ test_cluster_quick_run_reports_every_workload (void)
   g_assert_cmpfloat (field_number (line, "converge_ms"), >, 0);
   g_assert_cmpfloat (field_number (line, "pkts_per_node"), >, 0);
   g_assert_cmpfloat (field_number (line, "bytes_per_node"), >, 0);
+
+  /* Every other node got node 0's broadcast, exactly once. */
+  line = find_line (lines, "W2", NULL);
+  g_assert_cmpfloat (field_number (line, "delivered"), ==, 3);
+  g_assert_cmpfloat (field_number (line, "max_ms"), >=, field_number (line, "p50_ms"));
+  g_assert_cmpfloat (field_number (line, "p50_ms"), >, 0);
+  g_assert_cmpfloat (field_number (line, "pkts_per_node"), >, 0);
+  g_assert_cmpfloat (field_number (line, "bytes_per_node"), >, 0);
+  g_assert_cmpfloat (field_number (line, "duplicate_deliveries"), ==, 0);
+
+  /* Every other node got every one of the --quick run's 200 broadcasts. */
+  line = find_line (lines, "W5", NULL);
+  g_assert_nonnull (strstr (line, "\"complete\":true"));
+  g_assert_cmpfloat (field_number (line, "messages"), ==, 200);
+  g_assert_cmpfloat (field_number (line, "delivered_pct"), ==, 100);
+  g_assert_cmpfloat (field_number (line, "msgs_per_s"), >, 0);
+  g_assert_cmpfloat (field_number (line, "cpu_us_per_delivery"), >, 0);
+  g_assert_cmpfloat (field_number (line, "duplicate_deliveries"), ==, 0);
 
   /* Every other node saw the stopped one suspect, then dead. */
   line = find_line (lines, "W3", NULL);

@@ -24,6 +24,9 @@ void _gossip_broadcast_queue_push (GossipBroadcastQueue *queue, GBytes *update, 
                                    gboolean unique, GossipBroadcastFunc done, gpointer user_data);
 GPtrArray *_gossip_broadcast_queue_get_broadcasts (GossipBroadcastQueue *queue, gsize overhead,
                                                    gsize limit, guint n_nodes);
+GPtrArray *_gossip_broadcast_queue_get_broadcasts_except (GossipBroadcastQueue *queue,
+                                                          gsize overhead, gsize limit,
+                                                          guint n_nodes, GPtrArray *except);
 guint _gossip_broadcast_queue_length (GossipBroadcastQueue *queue);
 void _gossip_broadcast_queue_prune (GossipBroadcastQueue *queue, guint max_retained);
 guint _gossip_broadcast_queue_retransmit_limit (guint retransmit_mult, guint n_nodes);

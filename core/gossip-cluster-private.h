@@ -98,6 +98,10 @@ typedef struct
 } GossipClusterTransport;
 
 typedef struct _GossipDedup GossipDedup;
+/* The broadcast history (gossip-messaging.c); exported for tests. */
+GossipDedup *_gossip_dedup_new (guint window);
+void _gossip_dedup_free (GossipDedup *d);
+gboolean _gossip_dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 seq);
 
 /* The cluster's record of one member. */
 typedef struct

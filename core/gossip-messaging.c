@@ -51,31 +51,45 @@ typedef struct
 /* Duplicate suppression */
 
 /* Per (origin, epoch): every sequence number up to `floor` was seen, and a
- * bitmap covers the DEDUP_WINDOW numbers above it.  A number more than the
+ * bitmap covers the `window` numbers above it.  A number more than the
  * window ahead slides the floor: numbers skipped that way count as seen
- * (they would be more than DEDUP_WINDOW messages late). */
-#define DEDUP_WINDOW      4096
+ * (they would be more than `window` messages late).
+ *
+ * The window must cover how far out of order a broadcast can arrive: a
+ * node keeps up to `[messages] max_queued` broadcasts for retransmission
+ * and retransmits the newest first, so a node that missed a message's first
+ * fan-out can get up to that many later ones before it.  The window is
+ * therefore max_queued (2 KiB of bitmap per origin with the default),
+ * within bounds: a smaller one counts the missed message as seen before
+ * its retransmission arrives, and it is never delivered.  The upper bound
+ * caps what forged origins can cost (DEDUP_MAX_ORIGINS x 8 KiB). */
+#define DEDUP_MIN_WINDOW  4096
+#define DEDUP_MAX_WINDOW  65536
 #define DEDUP_MAX_ORIGINS 4096
 
 typedef struct
 {
   char *key; /* origin "\n" epoch */
   guint64 floor;
-  guint64 bits[DEDUP_WINDOW / 64];
-  GList link; /* in GossipDedup.lru, most recent first */
+  GList link;     /* in GossipDedup.lru, most recent first */
+  guint64 bits[]; /* GossipDedup.window bits */
 } DedupOrigin;
 
 struct _GossipDedup
 {
   GHashTable *origins; /* key -> DedupOrigin */
   GQueue lru;
+  guint64 window; /* a multiple of 64 */
 };
 
-static GossipDedup *
-dedup_new (void)
+/* A history whose window is @window sequence numbers, within
+ * DEDUP_MIN_WINDOW..DEDUP_MAX_WINDOW. */
+GossipDedup *
+_gossip_dedup_new (guint window)
 {
   GossipDedup *d = g_new0 (GossipDedup, 1);
 
+  d->window = ((guint64) CLAMP (window, DEDUP_MIN_WINDOW, DEDUP_MAX_WINDOW) + 63) / 64 * 64;
   d->origins = g_hash_table_new (g_str_hash, g_str_equal);
   g_queue_init (&d->lru);
   return d;
@@ -88,8 +102,8 @@ dedup_origin_free (DedupOrigin *o)
   g_free (o);
 }
 
-static void
-dedup_free (GossipDedup *d)
+void
+_gossip_dedup_free (GossipDedup *d)
 {
   GList *link;
 
@@ -103,16 +117,16 @@ dedup_free (GossipDedup *d)
 }
 
 static gboolean
-bit_get (DedupOrigin *o, guint64 seq)
+bit_get (GossipDedup *d, DedupOrigin *o, guint64 seq)
 {
-  guint64 i = seq % DEDUP_WINDOW;
+  guint64 i = seq % d->window;
   return (o->bits[i / 64] >> (i % 64)) & 1;
 }
 
 static void
-bit_set (DedupOrigin *o, guint64 seq, gboolean on)
+bit_set (GossipDedup *d, DedupOrigin *o, guint64 seq, gboolean on)
 {
-  guint64 i = seq % DEDUP_WINDOW;
+  guint64 i = seq % d->window;
   if (on)
     o->bits[i / 64] |= G_GUINT64_CONSTANT (1) << (i % 64);
   else
@@ -120,8 +134,8 @@ bit_set (DedupOrigin *o, guint64 seq, gboolean on)
 }
 
 /* Records (origin, epoch, seq); returns FALSE if it was seen before. */
-static gboolean
-dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 seq)
+gboolean
+_gossip_dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 seq)
 {
   g_autofree char *key = g_strdup_printf ("%s\n%" G_GUINT64_FORMAT, origin, epoch);
   DedupOrigin *o = g_hash_table_lookup (d->origins, key);
@@ -135,7 +149,7 @@ dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 seq)
           g_hash_table_remove (d->origins, oldest->key);
           dedup_origin_free (oldest);
         }
-      o = g_new0 (DedupOrigin, 1);
+      o = g_malloc0 (sizeof (DedupOrigin) + d->window / 8);
       o->key = g_steal_pointer (&key);
       o->link.data = o;
       g_hash_table_insert (d->origins, o->key, o);
@@ -144,18 +158,18 @@ dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 seq)
     g_queue_unlink (&d->lru, &o->link);
   g_queue_push_head_link (&d->lru, &o->link);
 
-  if (seq <= o->floor || (seq - o->floor <= DEDUP_WINDOW && bit_get (o, seq)))
+  if (seq <= o->floor || (seq - o->floor <= d->window && bit_get (d, o, seq)))
     return FALSE;
-  if (seq - o->floor > 2 * DEDUP_WINDOW)
+  if (seq - o->floor > 2 * d->window)
     {
-      memset (o->bits, 0, sizeof o->bits);
-      o->floor = seq - DEDUP_WINDOW;
+      memset (o->bits, 0, d->window / 8);
+      o->floor = seq - d->window;
     }
-  while (seq - o->floor > DEDUP_WINDOW)
-    bit_set (o, ++o->floor, FALSE);
-  bit_set (o, seq, TRUE);
-  while (bit_get (o, o->floor + 1) && o->floor + 1 <= seq)
-    bit_set (o, ++o->floor, FALSE);
+  while (seq - o->floor > d->window)
+    bit_set (d, o, ++o->floor, FALSE);
+  bit_set (d, o, seq, TRUE);
+  while (bit_get (d, o, o->floor + 1) && o->floor + 1 <= seq)
+    bit_set (d, o, ++o->floor, FALSE);
   return TRUE;
 }
 
@@ -180,10 +194,10 @@ _gossip_messaging_init (GossipCluster *self)
   self->handlers = g_hash_table_new_full (NULL, NULL, NULL, handler_free);
   self->user_queue = _gossip_broadcast_queue_new (self->retransmit_mult);
   self->outbox = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  self->dedup = dedup_new ();
   self->user_share = (guint) gossip_config_get_int (c, "messages", "user_share");
   self->hop_limit = (guint) gossip_config_get_int (c, "messages", "hop_limit");
   self->max_queued = (guint) gossip_config_get_int (c, "messages", "max_queued");
+  self->dedup = _gossip_dedup_new (self->max_queued);
   self->dedup_window = gossip_config_get_duration (c, "messages", "dedup_window");
   self->request_timeout = gossip_config_get_duration (c, "messages", "request_timeout");
   self->max_metadata_size = gossip_config_get_size (c, "messages", "max_metadata_size");
@@ -195,7 +209,7 @@ _gossip_messaging_clear (GossipCluster *self)
   g_clear_pointer (&self->handlers, g_hash_table_unref);
   g_clear_pointer (&self->user_queue, _gossip_broadcast_queue_free);
   g_clear_pointer (&self->outbox, g_ptr_array_unref);
-  g_clear_pointer (&self->dedup, dedup_free);
+  g_clear_pointer (&self->dedup, _gossip_dedup_free);
 }
 
 void
@@ -918,12 +932,23 @@ gsize
 _gossip_messaging_take_broadcasts (GossipCluster *self, gsize limit, GPtrArray *variants)
 {
   g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GPtrArray) carried = NULL;
   gsize used = 0;
 
   if (limit <= ENTRY_OVERHEAD || _gossip_broadcast_queue_length (self->user_queue) == 0)
     return 0;
-  entries = _gossip_broadcast_queue_get_broadcasts (self->user_queue, ENTRY_OVERHEAD, limit,
-                                                    g_hash_table_size (self->members));
+  /* A datagram's piggyback takes broadcasts twice (its user share, then
+   * whatever room the protocol's updates left): the second time, the
+   * entries it already carries must not be taken again, which would send
+   * them twice in one datagram and spend two of their transmissions. */
+  if (variants->len > 0)
+    {
+      carried = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      for (guint i = 0; i < variants->len; i++)
+        g_ptr_array_add (carried, g_variant_get_data_as_bytes (g_ptr_array_index (variants, i)));
+    }
+  entries = _gossip_broadcast_queue_get_broadcasts_except (
+      self->user_queue, ENTRY_OVERHEAD, limit, g_hash_table_size (self->members), carried);
   for (guint i = 0; i < entries->len; i++)
     {
       GBytes *entry = g_ptr_array_index (entries, i);
@@ -976,7 +1001,7 @@ originate (GossipCluster *self, guint type, GVariant *payload, gboolean relay, g
   self->broadcast_seq++;
   self->counters[relay ? GOSSIP_COUNTER_BROADCASTS_ORIGINATED : GOSSIP_COUNTER_USER_SENT]++;
   /* The originator never delivers its own message to itself. */
-  dedup_check (self->dedup, self->node_id, self->epoch, self->broadcast_seq);
+  _gossip_dedup_check (self->dedup, self->node_id, self->epoch, self->broadcast_seq);
   return TRUE;
 }
 
@@ -1076,7 +1101,7 @@ _gossip_messaging_handle_broadcast (GossipCluster *self, const GossipMsg *msg)
       self->counters[GOSSIP_COUNTER_BROADCASTS_EXPIRED]++;
       return;
     }
-  if (!dedup_check (self->dedup, msg->origin, msg->epoch, msg->seq))
+  if (!_gossip_dedup_check (self->dedup, msg->origin, msg->epoch, msg->seq))
     {
       self->counters[GOSSIP_COUNTER_BROADCASTS_DUPLICATE]++;
       return;

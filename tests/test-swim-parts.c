@@ -1,11 +1,13 @@
 /* test-swim-parts.c: the small mechanisms SWIM and Lifeguard stand on:
- * local health (awareness), the suspicion timer and the broadcast queue. */
+ * local health (awareness), the suspicion timer and the broadcast queue,
+ * and the broadcast history that delivers each user broadcast once. */
 #include "config.h"
 
 #include <math.h>
 
 #include "gossip-awareness.h"
 #include "gossip-broadcast-queue.h"
+#include "gossip-cluster-private.h"
 #include "gossip-suspicion.h"
 
 /* ------------------------------------------------------------ awareness */
@@ -257,6 +259,106 @@ test_queue_respects_byte_limit (void)
   g_assert_cmpuint (c.replaced, ==, 3);
 }
 
+/* The walk may stop early when nothing can fit, never before a small update
+ * queued behind many that are too big. */
+static void
+test_queue_finds_small_behind_big (void)
+{
+  GossipBroadcastQueue *q = _gossip_broadcast_queue_new (4);
+  DoneCount c = { 0 };
+  g_autoptr (GPtrArray) got = NULL;
+  g_autoptr (GPtrArray) none = NULL;
+  g_autofree char *s = NULL;
+
+  push (q, "s", NULL, TRUE, &c);
+  for (guint i = 0; i < 100; i++)
+    push (q, "a-much-longer-update", NULL, TRUE, &c);
+  /* The newest are tried first; only the oldest, smallest one fits. */
+  got = _gossip_broadcast_queue_get_broadcasts (q, 2, 4, 3);
+  s = joined (got);
+  g_assert_cmpstr (s, ==, "s");
+  none = _gossip_broadcast_queue_get_broadcasts (q, 2, 2, 3);
+  g_assert_cmpuint (none->len, ==, 0);
+  _gossip_broadcast_queue_free (q);
+  g_assert_cmpuint (c.finished + c.replaced, ==, 101);
+}
+
+/* What a datagram already carries is skipped, and not counted as sent. */
+static void
+test_queue_except_carried (void)
+{
+  GossipBroadcastQueue *q = _gossip_broadcast_queue_new (1);
+  DoneCount c = { 0 };
+  g_autoptr (GPtrArray) carried = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr (GPtrArray) first = NULL;
+  g_autoptr (GPtrArray) second = NULL;
+  g_autoptr (GPtrArray) third = NULL;
+  g_autofree char *s1 = NULL, *s2 = NULL, *s3 = NULL;
+
+  push (q, "a", NULL, TRUE, &c);
+  push (q, "b", NULL, TRUE, &c);
+  /* One transmission each (retransmit_mult 1, one node): "b" goes first. */
+  g_ptr_array_add (carried, text ("b"));
+  first = _gossip_broadcast_queue_get_broadcasts_except (q, 0, 100, 1, carried);
+  s1 = joined (first);
+  g_assert_cmpstr (s1, ==, "a");
+  g_assert_cmpuint (_gossip_broadcast_queue_length (q), ==, 1);
+  /* Excepting everything takes nothing and counts nothing. */
+  g_ptr_array_add (carried, text ("a"));
+  second = _gossip_broadcast_queue_get_broadcasts_except (q, 0, 100, 1, carried);
+  s2 = joined (second);
+  g_assert_cmpstr (s2, ==, "");
+  g_assert_cmpuint (_gossip_broadcast_queue_length (q), ==, 1);
+  third = _gossip_broadcast_queue_get_broadcasts_except (q, 0, 100, 1, NULL);
+  s3 = joined (third);
+  g_assert_cmpstr (s3, ==, "b");
+  g_assert_cmpuint (_gossip_broadcast_queue_length (q), ==, 0);
+  _gossip_broadcast_queue_free (q);
+  g_assert_cmpuint (c.finished, ==, 2);
+}
+
+/* ------------------------------------------------------ broadcast history */
+
+static void
+test_dedup_once_per_id (void)
+{
+  GossipDedup *d = _gossip_dedup_new (0);
+
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 1));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 1));
+  /* Another epoch or another origin is another message. */
+  g_assert_true (_gossip_dedup_check (d, "a", 2, 1));
+  g_assert_true (_gossip_dedup_check (d, "b", 1, 1));
+  /* Out of order within the window: each once. */
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 3));
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 2));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 2));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 3));
+  _gossip_dedup_free (d);
+}
+
+/* A node keeps up to max_queued broadcasts for retransmission and sends the
+ * newest first, so one that missed message 1 can get message max_queued
+ * before it: the history made for max_queued must still take message 1 as
+ * new, and only once.  Beyond the window, old numbers count as seen. */
+static void
+test_dedup_window_covers_max_queued (void)
+{
+  const guint max_queued = 16384;
+  GossipDedup *d = _gossip_dedup_new (max_queued);
+
+  g_assert_true (_gossip_dedup_check (d, "a", 1, max_queued));
+  for (guint64 seq = 1; seq < max_queued; seq++)
+    g_assert_true (_gossip_dedup_check (d, "a", 1, seq));
+  for (guint64 seq = 1; seq <= max_queued; seq++)
+    g_assert_false (_gossip_dedup_check (d, "a", 1, seq));
+  /* Far ahead: everything a window behind it is taken as seen. */
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 10 * max_queued));
+  g_assert_false (_gossip_dedup_check (d, "a", 1, 8 * max_queued));
+  g_assert_true (_gossip_dedup_check (d, "a", 1, 10 * max_queued - 1));
+  _gossip_dedup_free (d);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -271,5 +373,10 @@ main (int argc, char **argv)
   g_test_add_func ("/broadcast-queue/retransmit-limit", test_queue_retransmit_limit);
   g_test_add_func ("/broadcast-queue/order-and-replacement", test_queue_order_and_replacement);
   g_test_add_func ("/broadcast-queue/byte-limit", test_queue_respects_byte_limit);
+  g_test_add_func ("/broadcast-queue/small-behind-big", test_queue_finds_small_behind_big);
+  g_test_add_func ("/broadcast-queue/except-carried", test_queue_except_carried);
+  g_test_add_func ("/broadcast-history/once-per-id", test_dedup_once_per_id);
+  g_test_add_func ("/broadcast-history/window-covers-max-queued",
+                   test_dedup_window_covers_max_queued);
   return g_test_run ();
 }
