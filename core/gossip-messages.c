@@ -12,18 +12,13 @@
 #include "gossip-messages.h"
 #include "gossip/gossip-cluster.h"
 
+/* Reads an integer field's value (any integer type, boxed or not). */
 static gboolean
-lookup_uint (GVariant *dict, const char *key, guint64 *out, gboolean required, GError **error)
+value_uint (GVariant *value, const char *key, guint64 *out, GError **error)
 {
-  g_autoptr (GVariant) v = g_variant_lookup_value (dict, key, NULL);
+  g_autoptr (GVariant) v = g_variant_ref (value);
   gint64 s;
 
-  if (v == NULL)
-    {
-      if (required)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" missing", key);
-      return !required;
-    }
   if (g_variant_is_of_type (v, G_VARIANT_TYPE_VARIANT))
     {
       GVariant *inner = g_variant_get_variant (v);
@@ -65,6 +60,20 @@ lookup_uint (GVariant *dict, const char *key, guint64 *out, gboolean required, G
     }
   *out = (guint64) s;
   return TRUE;
+}
+
+static gboolean
+lookup_uint (GVariant *dict, const char *key, guint64 *out, gboolean required, GError **error)
+{
+  g_autoptr (GVariant) v = g_variant_lookup_value (dict, key, NULL);
+
+  if (v == NULL)
+    {
+      if (required)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" missing", key);
+      return !required;
+    }
+  return value_uint (v, key, out, error);
 }
 
 /* Returns a string borrowed from @dict (GVariant strings live as long as it). */
@@ -174,10 +183,85 @@ _gossip_msg_peek_type (GVariant *entry)
   return (guint) MIN (type, G_MAXUINT16);
 }
 
+/* One pass over a BROADCAST entry's map; the payload is taken as is. */
+static gboolean
+parse_broadcast (GVariant *message, GossipMsg *out, guint64 *user_type, GError **error)
+{
+  enum
+  {
+    HAVE_O = 1 << 0,
+    HAVE_E = 1 << 1,
+    HAVE_S = 1 << 2,
+    HAVE_UT = 1 << 3,
+    HAVE_H = 1 << 4,
+    HAVE_TS = 1 << 5,
+    HAVE_ALL = (1 << 6) - 1
+  };
+  static const char *const names[] = { "o", "e", "s", "ut", "h", "ts" };
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  guint have = 0;
+  guint64 sent_at = 0;
+  gboolean ok = TRUE;
+
+  g_variant_iter_init (&iter, message);
+  while (ok && g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (strcmp (key, "o") == 0)
+        {
+          gsize len = 0;
+          if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+            out->origin = g_variant_get_string (value, &len);
+          ok = out->origin != NULL && len > 0 && len <= GOSSIP_MSG_MAX_ID_LEN;
+          if (!ok)
+            {
+              out->origin = NULL;
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "field \"o\" is not a string of 1 to %d bytes", GOSSIP_MSG_MAX_ID_LEN);
+            }
+          have |= HAVE_O;
+        }
+      else if (strcmp (key, "e") == 0)
+        ok = value_uint (value, key, &out->epoch, error), have |= HAVE_E;
+      else if (strcmp (key, "s") == 0)
+        ok = value_uint (value, key, &out->seq, error), have |= HAVE_S;
+      else if (strcmp (key, "ut") == 0)
+        ok = value_uint (value, key, user_type, error), have |= HAVE_UT;
+      else if (strcmp (key, "h") == 0)
+        ok = value_uint (value, key, &out->hops, error), have |= HAVE_H;
+      else if (strcmp (key, "ts") == 0)
+        ok = value_uint (value, key, &sent_at, error), have |= HAVE_TS;
+      else if (strcmp (key, "r") == 0)
+        out->relay
+            = g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN) && g_variant_get_boolean (value);
+      else if (strcmp (key, "v") == 0 && out->payload == NULL)
+        out->payload = g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT)
+                           ? g_variant_get_variant (value)
+                           : g_variant_ref (value);
+      g_variant_unref (value);
+    }
+  if (!ok)
+    return FALSE;
+  if (have != HAVE_ALL)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+        if (!(have & (1u << i)))
+          {
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "field \"%s\" missing",
+                         names[i]);
+            break;
+          }
+      return FALSE;
+    }
+  out->sent_at = (gint64) MIN (sent_at, (guint64) G_MAXINT64);
+  return TRUE;
+}
+
 static gboolean
 parse_user (GVariant *message, GossipMsg *out, GError **error)
 {
-  guint64 user_type = 0, sent_at = 0, code = 0;
+  guint64 user_type = 0, code = 0;
 
   switch (out->type)
     {
@@ -199,15 +283,11 @@ parse_user (GVariant *message, GossipMsg *out, GError **error)
       out->code = (guint) MIN (code, G_MAXUINT);
       break;
     case GOSSIP_MSG_BROADCAST:
-      if (!lookup_string (message, "o", &out->origin, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
-          || !lookup_uint (message, "e", &out->epoch, TRUE, error)
-          || !lookup_uint (message, "s", &out->seq, TRUE, error)
-          || !lookup_uint (message, "ut", &user_type, TRUE, error)
-          || !lookup_uint (message, "h", &out->hops, TRUE, error)
-          || !lookup_uint (message, "ts", &sent_at, TRUE, error)
-          || !lookup_bool (message, "r", &out->relay))
+      /* The hottest message there is (every copy of every broadcast), so
+       * it is read in one pass: g_variant_lookup_value() rescans the map
+       * from its start for every key. */
+      if (!parse_broadcast (message, out, &user_type, error))
         return FALSE;
-      out->sent_at = (gint64) MIN (sent_at, (guint64) G_MAXINT64);
       break;
     default:
       g_assert_not_reached ();
@@ -220,6 +300,8 @@ parse_user (GVariant *message, GossipMsg *out, GError **error)
       return FALSE;
     }
   out->user_type = (guint) user_type;
+  if (out->type == GOSSIP_MSG_BROADCAST)
+    return TRUE; /* parse_broadcast took the payload */
   return lookup_payload (message, "v", &out->payload);
 }
 
