@@ -137,8 +137,15 @@ bit_set (GossipDedup *d, DedupOrigin *o, guint64 seq, gboolean on)
 gboolean
 _gossip_dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 seq)
 {
-  g_autofree char *key = g_strdup_printf ("%s\n%" G_GUINT64_FORMAT, origin, epoch);
-  DedupOrigin *o = g_hash_table_lookup (d->origins, key);
+  /* Every copy of every broadcast comes here: the key is built on the
+   * stack, and copied only for a new origin.  Origins are at most
+   * GOSSIP_MSG_MAX_ID_LEN bytes (checked when parsing; longer ones from
+   * local callers are cut, which only merges their histories). */
+  char key[GOSSIP_MSG_MAX_ID_LEN + 24];
+  DedupOrigin *o;
+
+  g_snprintf (key, sizeof key, "%s\n%" G_GUINT64_FORMAT, origin, epoch);
+  o = g_hash_table_lookup (d->origins, key);
 
   if (o == NULL)
     {
@@ -150,7 +157,7 @@ _gossip_dedup_check (GossipDedup *d, const char *origin, guint64 epoch, guint64 
           dedup_origin_free (oldest);
         }
       o = g_malloc0 (sizeof (DedupOrigin) + d->window / 8);
-      o->key = g_steal_pointer (&key);
+      o->key = g_strdup (key);
       o->link.data = o;
       g_hash_table_insert (d->origins, o->key, o);
     }
