@@ -196,6 +196,9 @@ struct _GossipCluster
   guint64 suppressed_logs[GOSSIP_COUNTER_N];
 };
 
+/* Bytes a piggybacked entry costs beyond its own (array slot, variant box). */
+#define GOSSIP_ENTRY_OVERHEAD 4
+
 /* gossip-cluster.c */
 void _gossip_cluster_set_seed (GossipCluster *self, guint32 seed);
 void _gossip_cluster_count (GossipCluster *self, GossipCounter counter);
@@ -205,6 +208,8 @@ gboolean _gossip_cluster_send (GossipCluster *self, const char *address, GVarian
                                gboolean reliable, gboolean piggyback, GossipTransportSendFunc done,
                                gpointer done_data);
 guint64 _gossip_cluster_next_seq (GossipCluster *self);
+gsize _gossip_cluster_take_entries (GossipCluster *self, GossipBroadcastQueue *queue, gsize limit,
+                                    GPtrArray *except, GPtrArray *variants);
 void _gossip_cluster_add_pending (GossipCluster *self, guint64 seq, GossipPendingFunc on_reply,
                                   gpointer data, GDestroyNotify destroy);
 void _gossip_cluster_remove_pending (GossipCluster *self, guint64 seq);

@@ -214,24 +214,38 @@ reliable_sent (gpointer user_data, const GError *error)
   g_free (closure);
 }
 
+/* Takes entries from @queue (skipping @except, GBytes, may be NULL) within
+ * @limit bytes, appends them to @variants as maps, and returns the bytes
+ * used.  Both kinds of piggybacked entries, updates and user broadcasts,
+ * are taken this way. */
+gsize
+_gossip_cluster_take_entries (GossipCluster *self, GossipBroadcastQueue *queue, gsize limit,
+                              GPtrArray *except, GPtrArray *variants)
+{
+  g_autoptr (GPtrArray) entries = NULL;
+  gsize used = 0;
+
+  if (limit <= GOSSIP_ENTRY_OVERHEAD || _gossip_broadcast_queue_length (queue) == 0)
+    return 0;
+  entries = _gossip_broadcast_queue_get_broadcasts_except (
+      queue, GOSSIP_ENTRY_OVERHEAD, limit, g_hash_table_size (self->members), except);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      GBytes *entry = g_ptr_array_index (entries, i);
+      used += g_bytes_get_size (entry) + GOSSIP_ENTRY_OVERHEAD;
+      g_ptr_array_add (variants, g_variant_ref_sink (g_variant_new_from_bytes (
+                                     G_VARIANT_TYPE_VARDICT, entry, TRUE)));
+    }
+  return used;
+}
+
 static gsize
 take_updates (GossipCluster *self, gsize limit, GPtrArray *variants)
 {
-  g_autoptr (GPtrArray) updates = NULL;
-  gsize used = 0;
+  guint before = variants->len;
+  gsize used = _gossip_cluster_take_entries (self, self->queue, limit, NULL, variants);
 
-  if (limit <= 4 || _gossip_broadcast_queue_length (self->queue) == 0)
-    return 0;
-  updates = _gossip_broadcast_queue_get_broadcasts (self->queue, 4, limit,
-                                                    g_hash_table_size (self->members));
-  for (guint i = 0; i < updates->len; i++)
-    {
-      GBytes *update = g_ptr_array_index (updates, i);
-      used += g_bytes_get_size (update) + 4;
-      g_ptr_array_add (variants, g_variant_ref_sink (g_variant_new_from_bytes (
-                                     G_VARIANT_TYPE_VARDICT, update, TRUE)));
-    }
-  self->counters[GOSSIP_COUNTER_UPDATES_SENT] += updates->len;
+  self->counters[GOSSIP_COUNTER_UPDATES_SENT] += variants->len - before;
   return used;
 }
 

@@ -44,8 +44,6 @@ typedef struct
  * next turn, so receivers (often in the same process) drain their sockets
  * instead of losing datagrams to full buffers. */
 #define OUTBOX_FRAMES_PER_TURN 32
-/* Bytes a piggybacked entry costs beyond its own (array slot, variant box). */
-#define ENTRY_OVERHEAD 4
 
 /* ------------------------------------------------------------------------ */
 /* Duplicate suppression */
@@ -899,7 +897,7 @@ flush_outbox (gpointer data)
       while (taken < self->outbox->len && batch->len < GOSSIP_MSG_MAX_PIGGYBACK)
         {
           GBytes *entry = g_ptr_array_index (self->outbox, taken);
-          gsize size = g_bytes_get_size (entry) + ENTRY_OVERHEAD;
+          gsize size = g_bytes_get_size (entry) + GOSSIP_ENTRY_OVERHEAD;
 
           if (batch->len > 0 && used + size > limit)
             break;
@@ -938,31 +936,19 @@ flush_outbox (gpointer data)
 gsize
 _gossip_messaging_take_broadcasts (GossipCluster *self, gsize limit, GPtrArray *variants)
 {
-  g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GPtrArray) carried = NULL;
-  gsize used = 0;
 
-  if (limit <= ENTRY_OVERHEAD || _gossip_broadcast_queue_length (self->user_queue) == 0)
-    return 0;
   /* A datagram's piggyback takes broadcasts twice (its user share, then
    * whatever room the protocol's updates left): the second time, the
    * entries it already carries must not be taken again, which would send
    * them twice in one datagram and spend two of their transmissions. */
-  if (variants->len > 0)
+  if (variants->len > 0 && _gossip_broadcast_queue_length (self->user_queue) > 0)
     {
       carried = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       for (guint i = 0; i < variants->len; i++)
         g_ptr_array_add (carried, g_variant_get_data_as_bytes (g_ptr_array_index (variants, i)));
     }
-  entries = _gossip_broadcast_queue_get_broadcasts_except (
-      self->user_queue, ENTRY_OVERHEAD, limit, g_hash_table_size (self->members), carried);
-  for (guint i = 0; i < entries->len; i++)
-    {
-      GBytes *entry = g_ptr_array_index (entries, i);
-      used += g_bytes_get_size (entry) + ENTRY_OVERHEAD;
-      g_ptr_array_add (variants, entry_variant (entry));
-    }
-  return used;
+  return _gossip_cluster_take_entries (self, self->user_queue, limit, carried, variants);
 }
 
 static gboolean
