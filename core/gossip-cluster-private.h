@@ -149,6 +149,7 @@ struct _GossipCluster
 
   GossipPipeline *pipeline;
   GPtrArray *transports; /* GossipClusterTransport */
+  GObject *http_server;  /* nullable: a SoupServer to mount WebSocket endpoints on */
 
   /* Membership */
   GHashTable *members;    /* id -> GossipMember (owned); includes the local node */

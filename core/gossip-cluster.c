@@ -484,9 +484,8 @@ on_transport_dropped (gpointer user_data, const char *from, const GError *reason
 }
 
 static const GossipTransportCallbacks transport_callbacks = {
-  on_transport_received,
-  on_transport_dropped,
-  { NULL },
+  .received = on_transport_received,
+  .dropped = on_transport_dropped,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -543,6 +542,7 @@ gossip_cluster_finalize (GObject *object)
   GossipCluster *self = GOSSIP_CLUSTER (object);
 
   g_clear_pointer (&self->transports, g_ptr_array_unref);
+  g_clear_object (&self->http_server);
   g_clear_pointer (&self->pipeline, gossip_pipeline_unref);
   g_clear_object (&self->config);
   g_clear_object (&self->clock);
@@ -899,6 +899,8 @@ gossip_cluster_start (GossipCluster *self, GError **error)
           = gossip_config_get_duration (self->config, "transport", "connect_timeout");
       params.callbacks = &transport_callbacks;
       params.user_data = t;
+      params.config = self->config;
+      params.http_server = self->http_server;
       t->instance = t->vtable->create (&params, error);
       if (t->instance == NULL)
         {
@@ -930,6 +932,26 @@ gossip_cluster_start (GossipCluster *self, GError **error)
 fail:
   g_ptr_array_set_size (self->transports, 0);
   return FALSE;
+}
+
+/**
+ * gossip_cluster_set_http_server:
+ * @cluster: a cluster, not yet started
+ * @server: (nullable) (type GObject): a `SoupServer` the application runs
+ *
+ * Lets a WebSocket transport mount the cluster's endpoint on @server, at
+ * `[websocket] path`, instead of listening on a port of its own: one HTTP
+ * port serves the application and the cluster.  The cluster keeps a
+ * reference until it is finalized.  Transports that cannot use @server
+ * ignore it.  Has no effect on a running cluster.
+ */
+void
+gossip_cluster_set_http_server (GossipCluster *self, GObject *server)
+{
+  g_return_if_fail (GOSSIP_IS_CLUSTER (self));
+  g_return_if_fail (server == NULL || G_IS_OBJECT (server));
+  g_return_if_fail (!self->running);
+  g_set_object (&self->http_server, server);
 }
 
 /**

@@ -107,6 +107,27 @@ const GossipConfigKey _gossip_config_keys[] = {
     "How long broadcast ids are remembered; older broadcasts are refused as replays." },
   { "messages", "request_timeout", D, "5s", "Default time a request waits for its reply." },
   { "messages", "max_metadata_size", SZ, "64KiB", "Largest metadata map a node may have." },
+
+  { "websocket", "bind_address", S, "",
+    "Where a WebSocket transport listens, host:port; empty uses [cluster] bind_address." },
+  { "websocket", "path", S, "/gossip", "URL path of the WebSocket endpoint." },
+  { "websocket", "tls_cert_file", S, "",
+    "PEM certificate (chain) to serve wss:// with; empty serves plain ws://." },
+  { "websocket", "tls_key_file", S, "", "PEM private key of tls_cert_file." },
+  { "websocket", "tls_ca_file", S, "",
+    "PEM CA bundle that peers' certificates are checked against; empty uses the system's." },
+  { "websocket", "allow_insecure", B, "false",
+    "Allow plain ws:// (no TLS), to listen on and to connect to." },
+  { "websocket", "ping_interval", D, "15s",
+    "Time between keepalive pings on an idle WebSocket connection; 0 sends none." },
+
+  { "streams", "window", SZ, "4MiB",
+    "Bytes a stream's writer may send ahead of what the reader has consumed." },
+  { "streams", "chunk_size", SZ, "256KiB",
+    "Largest piece of stream data per frame; capped by [transport] max_frame_size." },
+  { "streams", "max_streams", I, "256", "Most streams open at once, both directions." },
+  { "streams", "open_timeout", D, "10s",
+    "Longest opening a stream may take, connect and handler's answer included." },
 };
 
 static const char *const profile_choices[] = { "lan", "local", "wan", NULL };
@@ -168,6 +189,19 @@ const GossipConfigKeyInfo _gossip_config_key_info[] = {
   INFO (SEC, 24 * HOUR, NONE, FALSE),
   INFO (MS, HOUR, NONE, FALSE),
   INFO (0, 16 * MIB, NONE, FALSE),
+  /* [websocket] */
+  INFO (0, 0, NONE, FALSE),
+  INFO (0, 0, GOSSIP_CONFIG_CHECK_NOT_EMPTY, FALSE),
+  INFO (0, 0, NONE, FALSE),
+  INFO (0, 0, NONE, FALSE),
+  INFO (0, 0, NONE, FALSE),
+  INFO (0, 0, NONE, FALSE),
+  INFO (0, HOUR, NONE, FALSE),
+  /* [streams] */
+  INFO (64 * KIB, GIB, NONE, FALSE),
+  INFO (KIB, 64 * MIB, NONE, FALSE),
+  INFO (1, 65536, NONE, FALSE),
+  INFO (100 * MS, HOUR, NONE, FALSE),
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (_gossip_config_keys) == G_N_ELEMENTS (_gossip_config_key_info));

@@ -168,6 +168,17 @@ test_defaults (void)
     { "messages", "dedup_window", "10m" },
     { "messages", "request_timeout", "5s" },
     { "messages", "max_metadata_size", "64KiB" },
+    { "websocket", "bind_address", "" },
+    { "websocket", "path", "/gossip" },
+    { "websocket", "tls_cert_file", "" },
+    { "websocket", "tls_key_file", "" },
+    { "websocket", "tls_ca_file", "" },
+    { "websocket", "allow_insecure", "false" },
+    { "websocket", "ping_interval", "15s" },
+    { "streams", "window", "4MiB" },
+    { "streams", "chunk_size", "256KiB" },
+    { "streams", "max_streams", "256" },
+    { "streams", "open_timeout", "10s" },
   };
   g_autoptr (GossipConfig) config = gossip_config_new ();
   g_autoptr (GError) error = NULL;

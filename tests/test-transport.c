@@ -240,7 +240,8 @@ on_dropped (gpointer user_data, const char *from, const GError *reason)
   g_ptr_array_add (node->dropped, d);
 }
 
-static const GossipTransportCallbacks test_callbacks = { on_received, on_dropped, { NULL } };
+static const GossipTransportCallbacks test_callbacks
+    = { .received = on_received, .dropped = on_dropped };
 
 static Limits
 default_limits (void)

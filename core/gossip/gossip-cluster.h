@@ -92,6 +92,7 @@ GossipCluster *gossip_cluster_new_from_file (const char *path, GError **error);
 
 gboolean gossip_cluster_start (GossipCluster *cluster, GError **error);
 void gossip_cluster_stop (GossipCluster *cluster);
+void gossip_cluster_set_http_server (GossipCluster *cluster, GObject *server);
 gboolean gossip_cluster_is_running (GossipCluster *cluster);
 
 void gossip_cluster_join_async (GossipCluster *cluster, const char *const *addresses,

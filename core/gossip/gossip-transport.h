@@ -14,12 +14,18 @@
  *  - input from the network is bounded: frame sizes, connection counts and
  *    the time a frame may take to arrive are limited by the params; what is
  *    refused is reported through callbacks->dropped and then forgotten;
- *  - after destroy() returns, no callback is made and no memory is kept.
+ *  - after destroy() returns, no callback is made and no memory is kept;
+ *  - a transport with no datagram socket of its own (WebSocket) sends a
+ *    "datagram" as a best-effort frame on the pooled connection, dropped
+ *    (send_datagram fails) when that connection's queue is full, and reports
+ *    everything it receives as %GOSSIP_TRANSPORT_PATH_RELIABLE, so the core
+ *    answers at the sender's advertised address, never at an ephemeral port.
  */
 #pragma once
 
 #include <gio/gio.h>
 #include "gossip-clock.h"
+#include "gossip-config.h"
 
 G_BEGIN_DECLS
 
@@ -58,6 +64,26 @@ typedef enum
   GOSSIP_TRANSPORT_PATH_RELIABLE,
 } GossipTransportPath;
 
+typedef struct _GossipTransportChannel GossipTransportChannel;
+
+/**
+ * GossipTransportChannelCallbacks:
+ * @received: a whole frame arrived on the channel; @frame is borrowed
+ * @closed: the channel ended.  @error is %NULL when the peer closed it
+ *   cleanly after its last frame, else why it ended (refused, reset, timed
+ *   out, framing broken, transport stopped).  The transport frees the
+ *   channel after this callback: it must not be used again.
+ *
+ * What a channel reports to its owner (the core's stream layer).
+ */
+typedef struct
+{
+  void (*received) (gpointer user_data, GBytes *frame);
+  void (*closed) (gpointer user_data, const GError *error);
+  /*< private >*/
+  gpointer reserved[4];
+} GossipTransportChannelCallbacks;
+
 /**
  * GossipTransportCallbacks:
  * @received: a whole frame arrived; @from is the peer's address as the
@@ -66,13 +92,19 @@ typedef enum
  * @dropped: the transport refused input (oversized length prefix, too many
  *   connections, a peer too slow); @from may be %NULL.  For counting and
  *   rate-limited logging only.
+ * @channel_accepted: (nullable): a peer opened a channel (see
+ *   #GossipTransportVTable.channel_open).  The owner either calls
+ *   channel_attach() on it before returning and returns %TRUE, or returns
+ *   %FALSE and the transport closes it.  %NULL: channels are refused.
  */
 typedef struct
 {
   void (*received) (gpointer user_data, GossipTransportPath path, const char *from, GBytes *frame);
   void (*dropped) (gpointer user_data, const char *from, const GError *reason);
+  gboolean (*channel_accepted) (gpointer user_data, const char *from,
+                                GossipTransportChannel *channel);
   /*< private >*/
-  gpointer reserved[4];
+  gpointer reserved[3];
 } GossipTransportCallbacks;
 
 /**
@@ -91,6 +123,13 @@ typedef struct
  * @connect_timeout_us: give up connecting after this long
  * @callbacks: where frames and drops are reported
  * @user_data: passed to @callbacks
+ * @config: the cluster's configuration, for a transport's own settings
+ *   (e.g. the `[websocket]` group); borrowed for create() only.  Check
+ *   @struct_size before reading it: cores before 0.2 did not pass it.
+ * @http_server: (nullable): a `SoupServer` the application already runs
+ *   (gossip_cluster_set_http_server()); a WebSocket transport mounts its
+ *   endpoint on it at `[websocket] path` instead of listening itself.
+ *   Transports that cannot use it ignore it.
  */
 typedef struct
 {
@@ -107,6 +146,8 @@ typedef struct
   gint64 connect_timeout_us;
   const GossipTransportCallbacks *callbacks;
   gpointer user_data;
+  GossipConfig *config;
+  GObject *http_server;
 } GossipTransportParams;
 
 /**
@@ -133,6 +174,30 @@ typedef void (*GossipTransportSendFunc) (gpointer user_data, const GError *error
  * @send_datagram: send now or fail; never queues
  * @send_reliable: queue @frame on the pooled connection to @address,
  *   connecting if needed; @done (nullable) reports the outcome
+ * @channel_open: (nullable): open a channel, a connection of its own to
+ *   @address that carries ordered frames both ways and is never pooled or
+ *   shared (the core runs one stream on it).  Returns %NULL with
+ *   %GOSSIP_TRANSPORT_ERROR_BAD_ADDRESS for an address it cannot parse;
+ *   otherwise a channel at once, connecting in the background.  Frames sent
+ *   before the connection is up are queued; a failed connect is reported
+ *   through @callbacks->closed.  %NULL in the vtable: no channels (streams
+ *   over this transport fail with a clear error).
+ * @channel_attach: give an accepted channel (see
+ *   #GossipTransportCallbacks.channel_accepted) its callbacks.  Frames that
+ *   arrived before are delivered after this, on a later main-loop turn.
+ * @channel_send: queue @frame on @channel; @done (nullable) is called once
+ *   the frame is handed to the operating system, or with an error (TOO_BIG
+ *   above max_frame_size, or the channel ended first).  The transport keeps
+ *   every frame it is given; the core bounds how many are in flight.
+ * @channel_close: end the channel.  Graceful (@abort %FALSE): frames queued
+ *   are sent, then the peer sees closed(%NULL).  @abort %TRUE: queued frames
+ *   are dropped and the peer sees closed() with an error.  Either way no
+ *   callback for @channel is made after this returns (pending @done ones
+ *   included), and the transport frees it when it is done with the socket.
+ *
+ * Channels count toward max_connections; connect_timeout and io_timeout
+ * apply to them as to pooled connections, idle_timeout does not.  A
+ * transport's destroy() ends its channels without calling back.
  */
 typedef struct
 {
@@ -144,8 +209,16 @@ typedef struct
   gboolean (*send_datagram) (gpointer self, const char *address, GBytes *frame, GError **error);
   void (*send_reliable) (gpointer self, const char *address, GBytes *frame,
                          GossipTransportSendFunc done, gpointer user_data);
+  GossipTransportChannel *(*channel_open) (gpointer self, const char *address,
+                                           const GossipTransportChannelCallbacks *callbacks,
+                                           gpointer user_data, GError **error);
+  void (*channel_attach) (gpointer self, GossipTransportChannel *channel,
+                          const GossipTransportChannelCallbacks *callbacks, gpointer user_data);
+  void (*channel_send) (gpointer self, GossipTransportChannel *channel, GBytes *frame,
+                        GossipTransportSendFunc done, gpointer user_data);
+  void (*channel_close) (gpointer self, GossipTransportChannel *channel, gboolean abort);
   /*< private >*/
-  gpointer reserved[8];
+  gpointer reserved[4];
 } GossipTransportVTable;
 
 G_END_DECLS
