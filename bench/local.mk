@@ -1,7 +1,9 @@
 # bench/: benchmark programs (/work/shared/BENCHMARKS.md).  They print
 # figures; `make bench` runs them.  The smoke test only checks that a quick
 # run works and prints well-formed lines, never how fast it is.
-noinst_PROGRAMS += bench/bench-pipeline bench/bench-cluster
+noinst_PROGRAMS += bench/bench-pipeline bench/bench-cluster bench/bench-stream
+bench_bench_stream_SOURCES = bench/bench-stream.c
+bench_bench_stream_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 bench_bench_pipeline_SOURCES = bench/bench-pipeline.c
 bench_bench_pipeline_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 bench_bench_cluster_SOURCES = bench/bench-cluster.c
@@ -25,7 +27,7 @@ EXTRA_DIST += bench/README.md
 BENCH_CLUSTER_FLAGS =
 BENCH_CLUSTER_RUN = GOSSIP_PLUGIN_PATH='$(abs_top_builddir)/plugins' \
 	./bench/bench-cluster$(EXEEXT) $(BENCH_CLUSTER_FLAGS)
-bench: bench-w1 bench-w2 bench-w3 bench-w4 bench-w5 bench-w6 bench-w7
+bench: bench-w1 bench-w2 bench-w3 bench-w4 bench-w5 bench-w6 bench-w7 bench-stream
 bench-w1: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	$(BENCH_CLUSTER_RUN) --workload W1
 bench-w2: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
@@ -40,4 +42,10 @@ bench-w6: bench/bench-pipeline$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	GOSSIP_PLUGIN_PATH='$(abs_top_builddir)/plugins' ./bench/bench-pipeline$(EXEEXT)
 bench-w7: bench/bench-cluster$(EXEEXT) $(gossipplugin_LTLIBRARIES)
 	$(BENCH_CLUSTER_RUN) --workload W7
+# Stream throughput and message latency over every transport built; add
+# e.g. BENCH_STREAM_FLAGS='--size 4096' for longer runs.
+BENCH_STREAM_FLAGS =
+bench-stream: bench/bench-stream$(EXEEXT) $(gossipplugin_LTLIBRARIES)
+	GOSSIP_PLUGIN_PATH='$(abs_top_builddir)/plugins' ./bench/bench-stream$(EXEEXT) $(BENCH_STREAM_FLAGS)
+.PHONY: bench-stream
 .PHONY: bench bench-w1 bench-w2 bench-w3 bench-w4 bench-w5 bench-w6 bench-w7

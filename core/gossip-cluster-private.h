@@ -81,6 +81,10 @@ typedef enum
   GOSSIP_COUNTER_DROPPED_METADATA,
   GOSSIP_COUNTER_NOTICES_SENT,
   GOSSIP_COUNTER_NOTICES_SUPPRESSED,
+  GOSSIP_COUNTER_STREAMS_OPENED,
+  GOSSIP_COUNTER_STREAMS_ACCEPTED,
+  GOSSIP_COUNTER_STREAMS_REFUSED,
+  GOSSIP_COUNTER_STREAM_ERRORS,
   GOSSIP_COUNTER_N
 } GossipCounter;
 
@@ -108,6 +112,7 @@ typedef struct
 {
   GossipCluster *cluster; /* not owned: members live inside their cluster */
   GossipNode *node;       /* owned */
+  char *route;            /* the node's first address one of our transports serves, or NULL */
   GossipSuspicion *suspicion;
   gint64 state_changed;  /* monotonic, for reaping */
   guint64 meta_fetching; /* metadata version being fetched, 0 if none */
@@ -148,8 +153,11 @@ struct _GossipCluster
   char **seeds;
 
   GossipPipeline *pipeline;
-  GPtrArray *transports; /* GossipClusterTransport */
-  GObject *http_server;  /* nullable: a SoupServer to mount WebSocket endpoints on */
+  GPtrArray *transports;       /* GossipClusterTransport */
+  GObject *http_server;        /* nullable: a SoupServer to mount WebSocket endpoints on */
+  char *extra_addresses;       /* other transports' local addresses, space-separated, or NULL */
+  GHashTable *streams;         /* StreamCore set, gossip-stream.c */
+  GHashTable *stream_handlers; /* type -> StreamHandler */
 
   /* Membership */
   GHashTable *members;    /* id -> GossipMember (owned); includes the local node */
@@ -228,6 +236,18 @@ void _gossip_messaging_handle_broadcast (GossipCluster *self, const GossipMsg *m
 gsize _gossip_messaging_take_broadcasts (GossipCluster *self, gsize limit, GPtrArray *variants);
 guint _gossip_messaging_queue_length (GossipCluster *self);
 GossipNode *_gossip_messaging_sender (GossipCluster *self, const char *id, const char *address);
+
+void _gossip_member_set_addresses (GossipCluster *self, GossipMember *m, const char *address,
+                                   const char *extra);
+gboolean _gossip_member_can_reach (GossipCluster *self, GossipMember *from, GossipMember *to);
+
+/* gossip-stream.c */
+GossipClusterTransport *_gossip_cluster_transport_for (GossipCluster *self, const char *address);
+void _gossip_stream_init (GossipCluster *self);
+void _gossip_stream_stop (GossipCluster *self);
+void _gossip_stream_finalize (GossipCluster *self);
+gboolean _gossip_stream_accepted (GossipCluster *self, GossipClusterTransport *t, const char *from,
+                                  GossipTransportChannel *channel);
 
 /* gossip-meta-sync.c */
 void _gossip_meta_observe (GossipCluster *self, GossipMember *member, const GossipUpdate *update,

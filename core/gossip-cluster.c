@@ -83,6 +83,10 @@ static const char *const counter_names[GOSSIP_COUNTER_N] = {
   [GOSSIP_COUNTER_DROPPED_METADATA] = "dropped-metadata",
   [GOSSIP_COUNTER_NOTICES_SENT] = "notices-sent",
   [GOSSIP_COUNTER_NOTICES_SUPPRESSED] = "notices-suppressed",
+  [GOSSIP_COUNTER_STREAMS_OPENED] = "streams-opened",
+  [GOSSIP_COUNTER_STREAMS_ACCEPTED] = "streams-accepted",
+  [GOSSIP_COUNTER_STREAMS_REFUSED] = "streams-refused",
+  [GOSSIP_COUNTER_STREAM_ERRORS] = "stream-errors",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (counter_names) == GOSSIP_COUNTER_N);
@@ -168,8 +172,8 @@ _gossip_cluster_remove_pending (GossipCluster *self, guint64 seq)
 /* ------------------------------------------------------------------------ */
 /* Sending */
 
-static GossipClusterTransport *
-transport_for (GossipCluster *self, const char *address)
+GossipClusterTransport *
+_gossip_cluster_transport_for (GossipCluster *self, const char *address)
 {
   const char *sep = strstr (address, "://");
   g_autofree char *scheme = sep ? g_strndup (address, (gsize) (sep - address)) : NULL;
@@ -296,7 +300,7 @@ _gossip_cluster_send (GossipCluster *self, const char *address, GVariant *messag
 
   if (!self->running)
     return FALSE;
-  t = transport_for (self, address);
+  t = _gossip_cluster_transport_for (self, address);
   if (t == NULL)
     {
       g_debug ("%s: no transport for address %s", self->node_id, address);
@@ -483,9 +487,18 @@ on_transport_dropped (gpointer user_data, const char *from, const GError *reason
                             reason->message);
 }
 
+static gboolean
+on_transport_channel (gpointer user_data, const char *from, GossipTransportChannel *channel)
+{
+  GossipClusterTransport *t = user_data;
+
+  return _gossip_stream_accepted (t->cluster, t, from, channel);
+}
+
 static const GossipTransportCallbacks transport_callbacks = {
   .received = on_transport_received,
   .dropped = on_transport_dropped,
+  .channel_accepted = on_transport_channel,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -527,6 +540,7 @@ gossip_cluster_dispose (GObject *object)
   GossipCluster *self = GOSSIP_CLUSTER (object);
 
   gossip_cluster_stop (self);
+  _gossip_stream_finalize (self);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   _gossip_membership_clear (self);
   _gossip_messaging_clear (self);
@@ -550,6 +564,7 @@ gossip_cluster_finalize (GObject *object)
   g_clear_pointer (&self->rand, g_rand_free);
   g_free (self->node_id);
   g_free (self->advertise_address);
+  g_free (self->extra_addresses);
   g_free (self->digest);
   g_strfreev (self->seeds);
   g_clear_pointer (&self->transport_stats, g_hash_table_unref);
@@ -604,6 +619,7 @@ gossip_cluster_init (GossipCluster *self)
 {
   self->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
   self->transports = g_ptr_array_new_with_free_func (cluster_transport_free);
+  _gossip_stream_init (self);
   self->transport_stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
@@ -836,6 +852,29 @@ resolve_advertise (GossipCluster *self, const char *bound, GError **error)
   return g_strdup (bound);
 }
 
+/* The local addresses of the transports that do not serve the advertised
+ * one (a WebSocket transport beside the socket one), space-separated: they
+ * travel with our alive updates, so nodes with only those transports can
+ * reach us too.  NULL when there are none. */
+static char *
+extra_addresses (GossipCluster *self)
+{
+  GossipClusterTransport *primary = _gossip_cluster_transport_for (self, self->advertise_address);
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < self->transports->len; i++)
+    {
+      GossipClusterTransport *t = g_ptr_array_index (self->transports, i);
+
+      if (t == primary || t->local_address == NULL || t->local_address[0] == '\0')
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, ' ');
+      g_string_append (out, t->local_address);
+    }
+  return out->len > 0 ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}
+
 /**
  * gossip_cluster_start:
  * @cluster: a cluster
@@ -922,6 +961,8 @@ gossip_cluster_start (GossipCluster *self, GError **error)
     goto fail;
   g_free (self->advertise_address);
   self->advertise_address = advertise;
+  g_free (self->extra_addresses);
+  self->extra_addresses = extra_addresses (self);
   self->running = TRUE;
   _gossip_messaging_start (self);
   _gossip_membership_start (self);
@@ -973,6 +1014,7 @@ gossip_cluster_stop (GossipCluster *self)
   _gossip_membership_stop (self);
   _gossip_messaging_stop (self);
   _gossip_meta_stop (self);
+  _gossip_stream_stop (self);
   g_hash_table_remove_all (self->pending);
   g_ptr_array_set_size (self->transports, 0);
 }

@@ -40,4 +40,14 @@ gboolean _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_f
                                      GossipFrameHeader *header, GossipFrameError *reason,
                                      GError **error);
 
+GBytes *_gossip_pipeline_seal_bytes (GossipPipeline *pipeline, const guint8 *data, gsize len,
+                                     GError **error);
+GBytes *_gossip_pipeline_open_bytes (GossipPipeline *pipeline, const guint8 *frame, gsize len,
+                                     GError **error);
+gboolean _gossip_pipeline_encode_body (GossipPipeline *pipeline, GVariant *message, GByteArray *out,
+                                       GError **error);
+GVariant *_gossip_pipeline_decode_body (GossipPipeline *pipeline, const guint8 *data, gsize len,
+                                        GError **error);
+gsize _gossip_pipeline_get_max_frame_size (GossipPipeline *pipeline);
+
 G_END_DECLS

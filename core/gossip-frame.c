@@ -177,6 +177,9 @@ write_header (guint8 *out, guint8 flags, guint8 codec_id, guint8 compressor_id, 
   out[11] = (guint8) body_len;
 }
 
+static GBytes *seal (GossipPipeline *self, guint8 codec_id, const guint8 *data, gsize len,
+                     GError **error);
+
 /**
  * gossip_pipeline_encode:
  * @pipeline: a pipeline
@@ -191,11 +194,6 @@ GBytes *
 gossip_pipeline_encode (GossipPipeline *self, GVariant *message, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  GByteArray *payload;
-  guint8 flags = 0;
-  gsize overhead = 0, total;
-  guint8 *out;
-  GossipKeyringKey *key = NULL;
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (message != NULL, NULL);
@@ -207,23 +205,38 @@ gossip_pipeline_encode (GossipPipeline *self, GVariant *message, GError **error)
                    "cannot encode message: %s", local_error->message);
       return NULL;
     }
-  payload = self->scratch_a;
+  return seal (self, self->codec->wire_id, self->scratch_a->data, self->scratch_a->len, error);
+}
+
+/* Encoded @data (scratch_a's, or a caller's) -> [compressor] -> [cipher] ->
+ * frame. */
+static GBytes *
+seal (GossipPipeline *self, guint8 codec_id, const guint8 *data, gsize len, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  const guint8 *payload = data;
+  gsize payload_len = len;
+  guint8 flags = 0;
+  gsize overhead = 0, total;
+  guint8 *out;
+  GossipKeyringKey *key = NULL;
 
   /* Compress only when it pays: small encodings rarely shrink, and a
    * compressed frame that is not smaller would cost the receiver for nothing. */
-  if (self->compressor != NULL && payload->len >= self->compress_min_size)
+  if (self->compressor != NULL && len >= self->compress_min_size)
     {
       g_byte_array_set_size (self->scratch_b, 0);
-      if (!self->compressor->compress (self->compressor_instance, payload->data, payload->len,
-                                       self->scratch_b, &local_error))
+      if (!self->compressor->compress (self->compressor_instance, data, len, self->scratch_b,
+                                       &local_error))
         {
           g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
                        "cannot compress message: %s", local_error->message);
           return NULL;
         }
-      if (self->scratch_b->len < payload->len)
+      if (self->scratch_b->len < len)
         {
-          payload = self->scratch_b;
+          payload = self->scratch_b->data;
+          payload_len = self->scratch_b->len;
           flags |= GOSSIP_FRAME_FLAG_COMPRESSED;
         }
     }
@@ -235,23 +248,23 @@ gossip_pipeline_encode (GossipPipeline *self, GVariant *message, GError **error)
       flags |= GOSSIP_FRAME_FLAG_ENCRYPTED;
     }
 
-  if (payload->len > self->max_frame_size - GOSSIP_FRAME_HEADER_SIZE - overhead)
+  if (payload_len > self->max_frame_size - GOSSIP_FRAME_HEADER_SIZE - overhead)
     {
       g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
-                   "message of %u bytes does not fit the maximum frame size of %" G_GSIZE_FORMAT
-                   " bytes",
-                   payload->len, self->max_frame_size);
+                   "message of %" G_GSIZE_FORMAT
+                   " bytes does not fit the maximum frame size of %" G_GSIZE_FORMAT " bytes",
+                   payload_len, self->max_frame_size);
       return NULL;
     }
-  total = GOSSIP_FRAME_HEADER_SIZE + overhead + payload->len;
+  total = GOSSIP_FRAME_HEADER_SIZE + overhead + payload_len;
   out = g_malloc (total);
-  write_header (out, flags, self->codec->wire_id, self->compressor ? self->compressor->wire_id : 0,
+  write_header (out, flags, codec_id, self->compressor ? self->compressor->wire_id : 0,
                 key ? key->cipher->wire_id : 0, key ? key->id : 0,
                 (guint32) (total - GOSSIP_FRAME_HEADER_SIZE));
   if (key != NULL)
     {
-      if (!key->cipher->seal (key->cipher_key, out, GOSSIP_FRAME_HEADER_SIZE, payload->data,
-                              payload->len, out + GOSSIP_FRAME_HEADER_SIZE, &local_error))
+      if (!key->cipher->seal (key->cipher_key, out, GOSSIP_FRAME_HEADER_SIZE, payload, payload_len,
+                              out + GOSSIP_FRAME_HEADER_SIZE, &local_error))
         {
           g_free (out);
           g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
@@ -260,8 +273,16 @@ gossip_pipeline_encode (GossipPipeline *self, GVariant *message, GError **error)
         }
     }
   else
-    memcpy (out + GOSSIP_FRAME_HEADER_SIZE, payload->data, payload->len);
+    memcpy (out + GOSSIP_FRAME_HEADER_SIZE, payload, payload_len);
   return g_bytes_new_take (out, total);
+}
+
+/* Frames whose body is bytes of the caller's, not a codec's encoding: the
+ * stream layer's data.  Compressed and encrypted like any frame. */
+GBytes *
+_gossip_pipeline_seal_bytes (GossipPipeline *self, const guint8 *data, gsize len, GError **error)
+{
+  return seal (self, GOSSIP_FRAME_CODEC_RAW, data, len, error);
 }
 
 gboolean
@@ -313,11 +334,12 @@ _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_frame_size
   return TRUE;
 }
 
-static GVariant *reject (GossipPipeline *self, GossipFrameError reason, GError **error,
-                         const char *format, ...) G_GNUC_PRINTF (4, 5);
+static gboolean reject_frame (GossipPipeline *self, GossipFrameError reason, GError **error,
+                              const char *format, ...) G_GNUC_PRINTF (4, 5);
 
-static GVariant *
-reject (GossipPipeline *self, GossipFrameError reason, GError **error, const char *format, ...)
+static gboolean
+reject_frame (GossipPipeline *self, GossipFrameError reason, GError **error, const char *format,
+              ...)
 {
   va_list args;
 
@@ -328,7 +350,7 @@ reject (GossipPipeline *self, GossipFrameError reason, GError **error, const cha
       *error = g_error_new_valist (GOSSIP_FRAME_ERROR, reason, format, args);
       va_end (args);
     }
-  return NULL;
+  return FALSE;
 }
 
 /* Tries each key whose id matches; a 16-bit id can collide, so more than
@@ -448,11 +470,88 @@ notice_text (const guint8 *body, gsize len)
  *
  * Returns: (transfer full) (nullable): the message, or %NULL if rejected
  */
-GVariant *
-gossip_pipeline_decode (GossipPipeline *self, const guint8 *frame, gsize len, GError **error)
+static gboolean
+open_frame (GossipPipeline *self, const guint8 *frame, gsize len, gboolean raw,
+            const guint8 **body_out, gsize *body_len_out, GError **error)
 {
   GossipFrameHeader header;
   GossipFrameError reason;
+  g_autoptr (GError) local_error = NULL;
+  const guint8 *body;
+  gsize body_len;
+
+  if (!_gossip_frame_parse_header (frame, len, self->max_frame_size, &header, &reason, error))
+    {
+      self->rejected[reason]++;
+      return FALSE;
+    }
+  /* A notice needs none of our plugins, so it is recognised before them. */
+  if (header.codec_id == GOSSIP_FRAME_CODEC_NOTICE)
+    {
+      g_autofree char *text = NULL;
+
+      if (header.flags != 0 || header.compressor_id != 0)
+        return reject_frame (self, GOSSIP_FRAME_ERROR_BAD_FLAGS, error,
+                             "a notice frame must be plaintext and uncompressed");
+      text = notice_text (frame + GOSSIP_FRAME_HEADER_SIZE, header.body_len);
+      return reject_frame (self, GOSSIP_FRAME_ERROR_NOTICE, error, "%s", text);
+    }
+  if (header.codec_id != (raw ? GOSSIP_FRAME_CODEC_RAW : self->codec->wire_id))
+    return reject_frame (
+        self, GOSSIP_FRAME_ERROR_CODEC_MISMATCH, error,
+        "frame encoded with codec id %u, this node uses %u: configure the same codec "
+        "on every node",
+        header.codec_id, self->codec->wire_id);
+
+  if (header.flags & GOSSIP_FRAME_FLAG_ENCRYPTED)
+    {
+      if (self->keyring == NULL)
+        return reject_frame (self, GOSSIP_FRAME_ERROR_CIPHER_MISMATCH, error,
+                             "frame is encrypted (cipher id %u) but this node has no cipher",
+                             header.cipher_id);
+      if (header.cipher_id != _gossip_keyring_get_cipher (self->keyring)->wire_id)
+        return reject_frame (self, GOSSIP_FRAME_ERROR_CIPHER_MISMATCH, error,
+                             "frame encrypted with cipher id %u, this node uses %u",
+                             header.cipher_id, _gossip_keyring_get_cipher (self->keyring)->wire_id);
+      if (!open_body (self, &header, frame, &reason, &local_error))
+        return reject_frame (self, reason, error, "%s", local_error->message);
+      body = self->scratch_a->data;
+      body_len = self->scratch_a->len;
+    }
+  else
+    {
+      if (self->keyring != NULL)
+        return reject_frame (self, GOSSIP_FRAME_ERROR_NOT_ENCRYPTED, error,
+                             "plaintext frame refused: this node requires encryption");
+      body = frame + GOSSIP_FRAME_HEADER_SIZE;
+      body_len = header.body_len;
+    }
+
+  if (header.flags & GOSSIP_FRAME_FLAG_COMPRESSED)
+    {
+      if (self->compressor == NULL || header.compressor_id != self->compressor->wire_id)
+        return reject_frame (self, GOSSIP_FRAME_ERROR_COMPRESSOR_MISMATCH, error,
+                             "frame compressed with compressor id %u, this node %s%u",
+                             header.compressor_id,
+                             self->compressor ? "uses " : "has no compressor, id ",
+                             self->compressor ? self->compressor->wire_id : 0);
+      g_byte_array_set_size (self->scratch_b, 0);
+      if (!self->compressor->decompress (self->compressor_instance, body, body_len,
+                                         self->max_frame_size, self->scratch_b, &local_error))
+        return reject_frame (self, GOSSIP_FRAME_ERROR_DECOMPRESS_FAILED, error,
+                             "cannot decompress frame: %s", local_error->message);
+      body = self->scratch_b->data;
+      body_len = self->scratch_b->len;
+    }
+
+  *body_out = body;
+  *body_len_out = body_len;
+  return TRUE;
+}
+
+GVariant *
+gossip_pipeline_decode (GossipPipeline *self, const guint8 *frame, gsize len, GError **error)
+{
   g_autoptr (GError) local_error = NULL;
   const guint8 *body;
   gsize body_len;
@@ -461,73 +560,26 @@ gossip_pipeline_decode (GossipPipeline *self, const guint8 *frame, gsize len, GE
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (frame != NULL || len == 0, NULL);
 
-  if (!_gossip_frame_parse_header (frame, len, self->max_frame_size, &header, &reason, error))
-    {
-      self->rejected[reason]++;
-      return NULL;
-    }
-  /* A notice needs none of our plugins, so it is recognised before them. */
-  if (header.codec_id == GOSSIP_FRAME_CODEC_NOTICE)
-    {
-      g_autofree char *text = NULL;
-
-      if (header.flags != 0 || header.compressor_id != 0)
-        return reject (self, GOSSIP_FRAME_ERROR_BAD_FLAGS, error,
-                       "a notice frame must be plaintext and uncompressed");
-      text = notice_text (frame + GOSSIP_FRAME_HEADER_SIZE, header.body_len);
-      return reject (self, GOSSIP_FRAME_ERROR_NOTICE, error, "%s", text);
-    }
-  if (header.codec_id != self->codec->wire_id)
-    return reject (self, GOSSIP_FRAME_ERROR_CODEC_MISMATCH, error,
-                   "frame encoded with codec id %u, this node uses %u: configure the same codec "
-                   "on every node",
-                   header.codec_id, self->codec->wire_id);
-
-  if (header.flags & GOSSIP_FRAME_FLAG_ENCRYPTED)
-    {
-      if (self->keyring == NULL)
-        return reject (self, GOSSIP_FRAME_ERROR_CIPHER_MISMATCH, error,
-                       "frame is encrypted (cipher id %u) but this node has no cipher",
-                       header.cipher_id);
-      if (header.cipher_id != _gossip_keyring_get_cipher (self->keyring)->wire_id)
-        return reject (self, GOSSIP_FRAME_ERROR_CIPHER_MISMATCH, error,
-                       "frame encrypted with cipher id %u, this node uses %u", header.cipher_id,
-                       _gossip_keyring_get_cipher (self->keyring)->wire_id);
-      if (!open_body (self, &header, frame, &reason, &local_error))
-        return reject (self, reason, error, "%s", local_error->message);
-      body = self->scratch_a->data;
-      body_len = self->scratch_a->len;
-    }
-  else
-    {
-      if (self->keyring != NULL)
-        return reject (self, GOSSIP_FRAME_ERROR_NOT_ENCRYPTED, error,
-                       "plaintext frame refused: this node requires encryption");
-      body = frame + GOSSIP_FRAME_HEADER_SIZE;
-      body_len = header.body_len;
-    }
-
-  if (header.flags & GOSSIP_FRAME_FLAG_COMPRESSED)
-    {
-      if (self->compressor == NULL || header.compressor_id != self->compressor->wire_id)
-        return reject (self, GOSSIP_FRAME_ERROR_COMPRESSOR_MISMATCH, error,
-                       "frame compressed with compressor id %u, this node %s%u",
-                       header.compressor_id, self->compressor ? "uses " : "has no compressor, id ",
-                       self->compressor ? self->compressor->wire_id : 0);
-      g_byte_array_set_size (self->scratch_b, 0);
-      if (!self->compressor->decompress (self->compressor_instance, body, body_len,
-                                         self->max_frame_size, self->scratch_b, &local_error))
-        return reject (self, GOSSIP_FRAME_ERROR_DECOMPRESS_FAILED, error,
-                       "cannot decompress frame: %s", local_error->message);
-      body = self->scratch_b->data;
-      body_len = self->scratch_b->len;
-    }
-
+  if (!open_frame (self, frame, len, FALSE, &body, &body_len, error))
+    return NULL;
   message = self->codec->decode (self->codec_instance, body, body_len, &local_error);
   if (message == NULL)
-    return reject (self, GOSSIP_FRAME_ERROR_DECODE_FAILED, error, "cannot decode frame: %s",
-                   local_error ? local_error->message : "codec gave no reason");
+    reject_frame (self, GOSSIP_FRAME_ERROR_DECODE_FAILED, error, "cannot decode frame: %s",
+                  local_error ? local_error->message : "codec gave no reason");
   return message;
+}
+
+/* The body of a frame made by _gossip_pipeline_seal_bytes(), checked,
+ * decrypted and decompressed, as new bytes. */
+GBytes *
+_gossip_pipeline_open_bytes (GossipPipeline *self, const guint8 *frame, gsize len, GError **error)
+{
+  const guint8 *body;
+  gsize body_len;
+
+  if (!open_frame (self, frame, len, TRUE, &body, &body_len, error))
+    return NULL;
+  return g_bytes_new (body, body_len);
 }
 
 /**
@@ -595,4 +647,30 @@ _gossip_pipeline_get_ids (GossipPipeline *pipeline, GossipFrameHeader *ids)
   ids->compressor_id = pipeline->compressor ? pipeline->compressor->wire_id : 0;
   ids->cipher_id = key ? key->cipher->wire_id : 0;
   ids->key_id = key ? key->id : 0;
+}
+
+/* The codec's encoding of @message alone, no frame: typed messages on a
+ * stream, whose frames are already sealed. */
+gboolean
+_gossip_pipeline_encode_body (GossipPipeline *self, GVariant *message, GByteArray *out,
+                              GError **error)
+{
+  return self->codec->encode (self->codec_instance, message, out, error);
+}
+
+GVariant *
+_gossip_pipeline_decode_body (GossipPipeline *self, const guint8 *data, gsize len, GError **error)
+{
+  GVariant *message = self->codec->decode (self->codec_instance, data, len, error);
+
+  if (message == NULL && error != NULL && *error == NULL)
+    g_set_error_literal (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_DECODE_FAILED,
+                         "codec gave no reason");
+  return message;
+}
+
+gsize
+_gossip_pipeline_get_max_frame_size (GossipPipeline *self)
+{
+  return self->max_frame_size;
 }

@@ -28,7 +28,60 @@ member_free (gpointer data)
 
   g_clear_pointer (&m->suspicion, _gossip_suspicion_free);
   g_object_unref (m->node);
+  g_free (m->route);
   g_free (m);
+}
+
+/* Sets a member's addresses and picks the one we send to: the first one a
+ * transport of ours serves.  A member none serves (a WebSocket-only node
+ * seen from a TCP/UDP-only one) has no route: it is known through others
+ * but never probed, gossiped with or asked to probe. */
+void
+_gossip_member_set_addresses (GossipCluster *self, GossipMember *m, const char *address,
+                              const char *extra)
+{
+  const char *const *all;
+
+  _gossip_node_set_address (m->node, address);
+  _gossip_node_set_extra_addresses (m->node, extra);
+  g_clear_pointer (&m->route, g_free);
+  all = gossip_node_get_addresses (m->node);
+  for (guint i = 0; all[i] != NULL && m->route == NULL; i++)
+    if (all[i][0] != '\0' && _gossip_cluster_transport_for (self, all[i]) != NULL)
+      m->route = g_strdup (all[i]);
+  /* Before the transports are up (or with none that serves it) keep the
+   * advertised address: sending to it fails and is counted, as before. */
+  if (m->route == NULL && self->transports->len == 0)
+    m->route = g_strdup (address);
+}
+
+/* Whether @from can reach @to: they share a kind of address (plain
+ * host:port, or a URL scheme), so a transport @from listens with serves one
+ * of @to's addresses. */
+static gboolean
+same_kind (const char *a, const char *b)
+{
+  const char *sa = strstr (a, "://"), *sb = strstr (b, "://");
+
+  if (sa == NULL || sb == NULL)
+    return sa == sb;
+  /* ws and wss are served by the same transports. */
+  if (g_str_has_prefix (a, "ws") && g_str_has_prefix (b, "ws") && sa - a <= 3 && sb - b <= 3)
+    return TRUE;
+  return sa - a == sb - b && strncmp (a, b, (gsize) (sa - a)) == 0;
+}
+
+gboolean
+_gossip_member_can_reach (GossipCluster *self, GossipMember *from, GossipMember *to)
+{
+  const char *const *fa = gossip_node_get_addresses (from->node);
+  const char *const *ta = gossip_node_get_addresses (to->node);
+
+  for (guint i = 0; fa[i] != NULL; i++)
+    for (guint j = 0; ta[j] != NULL; j++)
+      if (fa[i][0] != '\0' && ta[j][0] != '\0' && same_kind (fa[i], ta[j]))
+        return TRUE;
+  return FALSE;
 }
 
 void
@@ -108,6 +161,7 @@ _gossip_membership_local_update (GossipCluster *self, GossipUpdate *out)
   out->type = GOSSIP_MSG_ALIVE;
   out->node = gossip_node_get_id (n);
   out->address = self->advertise_address;
+  out->extra_addresses = self->extra_addresses;
   out->incarnation = gossip_node_get_incarnation (n);
   out->protocol_version = GOSSIP_PROTOCOL_VERSION;
   out->app_version = gossip_node_get_app_version (n);
@@ -232,7 +286,7 @@ handle_alive (GossipCluster *self, const GossipUpdate *u)
       return;
     }
   /* A node that returns on a new address is accepted with its newer incarnation. */
-  _gossip_node_set_address (m->node, u->address);
+  _gossip_member_set_addresses (self, m, u->address, u->extra_addresses);
   _gossip_node_set_incarnation (m->node, u->incarnation);
   _gossip_node_set_versions (m->node, u->protocol_version, u->app_version);
   if (!is_new && state_of (m) == GOSSIP_NODE_STATE_DEAD)
@@ -433,6 +487,7 @@ _gossip_membership_records (GossipCluster *self)
         {
           r.node = gossip_node_get_id (m->node);
           r.address = gossip_node_get_address (m->node);
+          r.extra_addresses = _gossip_node_get_extra_addresses (m->node);
           r.incarnation = gossip_node_get_incarnation (m->node);
           r.protocol_version = gossip_node_get_protocol_version (m->node);
           r.app_version = gossip_node_get_app_version (m->node);
@@ -447,6 +502,8 @@ _gossip_membership_records (GossipCluster *self)
 static gboolean
 eligible (GossipMember *m, gboolean include_dead, gint64 now, gint64 dead_window)
 {
+  if (m->route == NULL)
+    return FALSE;
   switch (state_of (m))
     {
     case GOSSIP_NODE_STATE_ALIVE:
@@ -519,8 +576,8 @@ gossip_round (GossipCluster *self)
        i++)
     {
       GossipMember *m = g_ptr_array_index (peers, i);
-      _gossip_cluster_send (self, gossip_node_get_address (m->node),
-                            _gossip_msg_gossip (self->node_id), FALSE, TRUE, NULL, NULL);
+      _gossip_cluster_send (self, m->route, _gossip_msg_gossip (self->node_id), FALSE, TRUE, NULL,
+                            NULL);
     }
 }
 
@@ -586,7 +643,7 @@ _gossip_membership_start (GossipCluster *self)
 {
   GossipMember *local = self->local;
 
-  _gossip_node_set_address (local->node, self->advertise_address);
+  _gossip_member_set_addresses (self, local, self->advertise_address, self->extra_addresses);
   set_state (self, local, GOSSIP_NODE_STATE_ALIVE);
   self->gossip_timer
       = gossip_clock_add_timer (self->clock, self->gossip_interval, gossip_tick, self, NULL);

@@ -282,6 +282,22 @@ parse_user (GVariant *message, GossipMsg *out, GError **error)
         return FALSE;
       out->code = (guint) MIN (code, G_MAXUINT);
       break;
+    case GOSSIP_MSG_STREAM_OPEN:
+      if (!lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_string (message, "fa", &out->from_address, GOSSIP_MSG_MAX_ADDRESS_LEN, FALSE,
+                             error)
+          || !lookup_uint (message, "ut", &user_type, TRUE, error)
+          || !lookup_uint (message, "w", &out->window, TRUE, error))
+        return FALSE;
+      break;
+    case GOSSIP_MSG_STREAM_ANSWER:
+      if (!lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+          || !lookup_string (message, "e", &out->error_text, 1024, FALSE, error)
+          || !lookup_uint (message, "ec", &code, FALSE, error)
+          || !lookup_uint (message, "w", &out->window, TRUE, error))
+        return FALSE;
+      out->code = (guint) MIN (code, G_MAXUINT);
+      break;
     case GOSSIP_MSG_BROADCAST:
       /* The hottest message there is (every copy of every broadcast), so
        * it is read in one pass: g_variant_lookup_value() rescans the map
@@ -292,7 +308,7 @@ parse_user (GVariant *message, GossipMsg *out, GError **error)
     default:
       g_assert_not_reached ();
     }
-  if (out->type != GOSSIP_MSG_USER_REPLY
+  if (out->type != GOSSIP_MSG_USER_REPLY && out->type != GOSSIP_MSG_STREAM_ANSWER
       && (user_type <= GOSSIP_MSG_LAST_PROTOCOL || user_type > G_MAXUINT16))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -326,6 +342,8 @@ _gossip_update_parse (GVariant *update, GossipUpdate *out, GError **error)
       || !lookup_string (update, "n", &out->node, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
       || !lookup_uint (update, "i", &out->incarnation, TRUE, error)
       || !lookup_string (update, "a", &out->address, GOSSIP_MSG_MAX_ADDRESS_LEN, FALSE, error)
+      || !lookup_string (update, "ax", &out->extra_addresses, GOSSIP_MSG_MAX_EXTRA_ADDRESSES_LEN,
+                         FALSE, error)
       || !lookup_string (update, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, FALSE, error)
       || !lookup_uint (update, "st", &state, FALSE, error)
       || !lookup_uint (update, "pv", &pv, FALSE, error)
@@ -435,7 +453,15 @@ _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error)
     case GOSSIP_MSG_USER:
     case GOSSIP_MSG_USER_REPLY:
     case GOSSIP_MSG_BROADCAST:
+    case GOSSIP_MSG_STREAM_OPEN:
+    case GOSSIP_MSG_STREAM_ANSWER:
       return parse_user (message, out, error);
+    case GOSSIP_MSG_STREAM_CREDIT:
+      return lookup_uint (message, "w", &out->window, TRUE, error);
+    case GOSSIP_MSG_STREAM_FIN:
+      return TRUE;
+    case GOSSIP_MSG_STREAM_ABORT:
+      return lookup_string (message, "e", &out->error_text, 1024, FALSE, error);
     case GOSSIP_MSG_META_REQUEST:
     case GOSSIP_MSG_META_REPLY:
       if (!lookup_uint (message, "s", &out->seq, TRUE, error)
@@ -556,6 +582,8 @@ build_update (const GossipUpdate *u, gboolean record)
   if (record || u->type == GOSSIP_MSG_ALIVE)
     {
       put_s (&b, "a", u->address);
+      if (u->extra_addresses != NULL && u->extra_addresses[0] != '\0')
+        put_s (&b, "ax", u->extra_addresses);
       put_u (&b, "pv", u->protocol_version);
       if (u->app_version != NULL && u->app_version[0] != '\0')
         put_s (&b, "av", u->app_version);
@@ -672,6 +700,55 @@ _gossip_msg_user (guint64 seq, const char *from, const char *from_address, guint
     put (&b, "rq", g_variant_new_boolean (TRUE));
   if (payload != NULL)
     put (&b, "v", payload);
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_stream_open (const char *from, const char *from_address, guint user_type,
+                         guint64 window, GVariant *payload)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_STREAM_OPEN);
+  put_s (&b, "f", from);
+  put_s (&b, "fa", from_address);
+  put_u (&b, "ut", user_type);
+  put_u (&b, "w", window);
+  if (payload != NULL)
+    put (&b, "v", payload);
+  return msg_end (&b);
+}
+
+GVariant *
+_gossip_msg_stream_answer (const char *from, guint64 window, const GError *error)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", GOSSIP_MSG_STREAM_ANSWER);
+  put_s (&b, "f", from);
+  put_u (&b, "w", window);
+  if (error != NULL)
+    {
+      put_s (&b, "e", error->message);
+      put_u (&b, "ec", error->domain == GOSSIP_CLUSTER_ERROR ? (guint) error->code : 0);
+    }
+  return msg_end (&b);
+}
+
+/* CREDIT (@credit bytes more may be sent), FIN (no more data) or ABORT
+ * (@reason). */
+GVariant *
+_gossip_msg_stream_control (GossipMsgType type, guint64 credit, const char *reason)
+{
+  MsgBuilder b;
+
+  msg_init (&b);
+  put_u (&b, "t", type);
+  if (type == GOSSIP_MSG_STREAM_CREDIT)
+    put_u (&b, "w", credit);
+  put_s (&b, "e", reason);
   return msg_end (&b);
 }
 

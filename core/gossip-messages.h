@@ -30,22 +30,29 @@ typedef enum
   GOSSIP_MSG_BROADCAST = 15,
   GOSSIP_MSG_META_REQUEST = 16,
   GOSSIP_MSG_META_REPLY = 17,
+  GOSSIP_MSG_STREAM_OPEN = 18,
+  GOSSIP_MSG_STREAM_ANSWER = 19,
+  GOSSIP_MSG_STREAM_CREDIT = 20,
+  GOSSIP_MSG_STREAM_FIN = 21,
+  GOSSIP_MSG_STREAM_ABORT = 22,
   GOSSIP_MSG_LAST_PROTOCOL = 127,
 } GossipMsgType;
 
 /* Bounds on what a peer may send us, checked when parsing. */
-#define GOSSIP_MSG_MAX_ID_LEN      128
-#define GOSSIP_MSG_MAX_ADDRESS_LEN 512
-#define GOSSIP_MSG_MAX_VERSION_LEN 128
-#define GOSSIP_MSG_MAX_PIGGYBACK   256
-#define GOSSIP_MSG_MAX_MEMBERS     100000
+#define GOSSIP_MSG_MAX_ID_LEN              128
+#define GOSSIP_MSG_MAX_ADDRESS_LEN         512
+#define GOSSIP_MSG_MAX_EXTRA_ADDRESSES_LEN 2048
+#define GOSSIP_MSG_MAX_VERSION_LEN         128
+#define GOSSIP_MSG_MAX_PIGGYBACK           256
+#define GOSSIP_MSG_MAX_MEMBERS             100000
 
 /* A membership update or a member record in a push-pull. */
 typedef struct
 {
   GossipMsgType type; /* ALIVE, SUSPECT, DEAD, LEAVE; or state record */
   const char *node;
-  const char *address; /* ALIVE and records */
+  const char *address;         /* ALIVE and records */
+  const char *extra_addresses; /* ALIVE and records: other transports', space-separated */
   guint64 incarnation;
   const char *from; /* SUSPECT, DEAD: the accuser */
   guint state;      /* records: GossipNodeState */
@@ -88,6 +95,7 @@ typedef struct
   const char *node;       /* META_REQUEST, META_REPLY: whose metadata */
   guint64 meta_version;
   GVariant *metadata; /* META_REPLY: owned, may be NULL */
+  guint64 window;     /* STREAM_OPEN, STREAM_ANSWER: the sender's receive window */
 } GossipMsg;
 
 gboolean _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error);
@@ -108,6 +116,10 @@ GVariant *_gossip_msg_push_pull (GossipMsgType type, guint64 seq, const char *fr
 GVariant *_gossip_msg_refuse (guint64 seq, const char *from, guint code, const char *reason);
 GVariant *_gossip_msg_gossip (const char *from);
 GVariant *_gossip_msg_with_piggyback (GVariant *message, GPtrArray *updates);
+GVariant *_gossip_msg_stream_open (const char *from, const char *from_address, guint user_type,
+                                   guint64 window, GVariant *payload);
+GVariant *_gossip_msg_stream_answer (const char *from, guint64 window, const GError *error);
+GVariant *_gossip_msg_stream_control (GossipMsgType type, guint64 credit, const char *reason);
 GVariant *_gossip_msg_user (guint64 seq, const char *from, const char *from_address,
                             guint user_type, gboolean request, GVariant *payload);
 GVariant *_gossip_msg_user_reply (guint64 seq, const char *from, GVariant *payload,

@@ -450,6 +450,13 @@ check_reachable (GossipCluster *self, GossipNode *node, GError **error)
                    m ? gossip_node_state_to_string (state) : "unknown");
       return FALSE;
     }
+  if (m->route == NULL)
+    {
+      g_set_error (error, GOSSIP_CLUSTER_ERROR, GOSSIP_CLUSTER_ERROR_UNREACHABLE,
+                   "no transport of this node serves any address of %s (%s)",
+                   gossip_node_get_id (node), gossip_node_get_address (node));
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -459,13 +466,12 @@ send_user (GossipCluster *self, GossipNode *node, guint type, GVariant *payload,
 {
   GossipMember *m = _gossip_membership_lookup (self, gossip_node_get_id (node));
 
-  if (!_gossip_cluster_send (self, gossip_node_get_address (m->node),
+  if (!_gossip_cluster_send (self, m->route,
                              _gossip_msg_user (0, self->node_id, NULL, type, FALSE, payload),
                              reliable, TRUE, done, done_data))
     {
       g_set_error (error, GOSSIP_CLUSTER_ERROR, GOSSIP_CLUSTER_ERROR_UNREACHABLE,
-                   "cannot send to %s at %s", gossip_node_get_id (node),
-                   gossip_node_get_address (m->node));
+                   "cannot send to %s at %s", gossip_node_get_id (node), m->route);
       return FALSE;
     }
   self->counters[GOSSIP_COUNTER_USER_SENT]++;
@@ -757,7 +763,7 @@ gossip_cluster_request_async (GossipCluster *self, GossipNode *node, guint type,
   ref->cluster = g_object_ref (self);
   ref->seq = req->seq;
   if (!_gossip_cluster_send (
-          self, gossip_node_get_address (m->node),
+          self, m->route,
           _gossip_msg_user (req->seq, self->node_id, self->advertise_address, type, TRUE, owned),
           FALSE, TRUE, request_sent, ref))
     {
@@ -920,8 +926,8 @@ flush_outbox (gpointer data)
       for (guint i = 0; i < peers->len; i++)
         {
           GossipMember *m = g_ptr_array_index (peers, i);
-          if (_gossip_cluster_send (self, gossip_node_get_address (m->node),
-                                    g_variant_ref (message), FALSE, FALSE, NULL, NULL))
+          if (_gossip_cluster_send (self, m->route, g_variant_ref (message), FALSE, FALSE, NULL,
+                                    NULL))
             frames++;
         }
       self->counters[GOSSIP_COUNTER_BROADCASTS_SENT] += batch->len * peers->len;
@@ -979,8 +985,7 @@ originate (GossipCluster *self, guint type, GVariant *payload, gboolean relay, g
       for (guint i = 0; i < peers->len; i++)
         {
           GossipMember *m = g_ptr_array_index (peers, i);
-          _gossip_cluster_send (self, gossip_node_get_address (m->node), g_variant_ref (entry),
-                                TRUE, FALSE, NULL, NULL);
+          _gossip_cluster_send (self, m->route, g_variant_ref (entry), TRUE, FALSE, NULL, NULL);
         }
     }
   else if (!enqueue (self, entry, relay))

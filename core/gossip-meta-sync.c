@@ -339,6 +339,8 @@ fetch (GossipCluster *self, GossipMember *m, guint64 version)
    * after io_timeout by the next update that names the version. */
   if (m->meta_fetching >= version && now - m->meta_fetch_started < self->io_timeout)
     return;
+  if (m->route == NULL)
+    return; /* none of our transports reaches it: inline metadata only */
   f = g_new0 (Fetch, 1);
   f->cluster = self;
   f->seq = _gossip_cluster_next_seq (self);
@@ -348,7 +350,7 @@ fetch (GossipCluster *self, GossipMember *m, guint64 version)
   m->meta_fetch_started = now;
   self->counters[GOSSIP_COUNTER_META_FETCHES]++;
   _gossip_cluster_send (
-      self, gossip_node_get_address (m->node),
+      self, m->route,
       _gossip_msg_meta_request (f->seq, self->node_id, gossip_node_get_id (m->node)), TRUE, FALSE,
       NULL, NULL);
 }

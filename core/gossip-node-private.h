@@ -8,6 +8,9 @@ G_BEGIN_DECLS
 
 GossipNode *_gossip_node_new (const char *id, const char *address, gboolean local);
 void _gossip_node_set_address (GossipNode *node, const char *address);
+#define GOSSIP_NODE_MAX_ADDRESSES 8
+void _gossip_node_set_extra_addresses (GossipNode *node, const char *extra);
+const char *_gossip_node_get_extra_addresses (GossipNode *node);
 void _gossip_node_set_state (GossipNode *node, GossipNodeState state, gint64 now_wall);
 void _gossip_node_set_incarnation (GossipNode *node, guint64 incarnation);
 void _gossip_node_set_versions (GossipNode *node, guint protocol_version, const char *app_version);

@@ -14,6 +14,8 @@ struct _GossipNode
   GObject parent_instance;
   char *id;
   char *address;
+  char *extra;      /* the other transports' addresses, space-separated, or NULL */
+  char **addresses; /* address, then extra's, built on demand */
   GossipNodeState state;
   guint64 incarnation;
   guint protocol_version;
@@ -79,6 +81,8 @@ gossip_node_finalize (GObject *object)
 
   g_free (self->id);
   g_free (self->address);
+  g_strfreev (self->addresses);
+  g_free (self->extra);
   g_free (self->app_version);
   _gossip_metadata_free (self->meta);
   g_clear_pointer (&self->meta_plain, g_variant_unref);
@@ -175,7 +179,70 @@ _gossip_node_set_address (GossipNode *node, const char *address)
     return;
   g_free (node->address);
   node->address = g_strdup (address);
+  g_clear_pointer (&node->addresses, g_strfreev);
   g_object_notify_by_pspec (G_OBJECT (node), properties[PROP_ADDRESS]);
+}
+
+/* Rebuilds addresses from address and extra: the advertised one first,
+ * then the others, each once, at most GOSSIP_NODE_MAX_ADDRESSES. */
+static void
+rebuild_addresses (GossipNode *node)
+{
+  g_auto (GStrv) split = g_strsplit (node->extra ? node->extra : "", " ", -1);
+  GPtrArray *all = g_ptr_array_new ();
+
+  g_ptr_array_add (all, g_strdup (node->address ? node->address : ""));
+  for (guint i = 0; split[i] != NULL && all->len < GOSSIP_NODE_MAX_ADDRESSES; i++)
+    {
+      gboolean seen = split[i][0] == '\0';
+
+      for (guint j = 0; j < all->len && !seen; j++)
+        seen = g_str_equal (all->pdata[j], split[i]);
+      if (!seen)
+        g_ptr_array_add (all, g_strdup (split[i]));
+    }
+  g_ptr_array_add (all, NULL);
+  g_strfreev (node->addresses);
+  node->addresses = (char **) g_ptr_array_free (all, FALSE);
+}
+
+/* @extra: the addresses of the node's other transports, space-separated
+ * (their wire form, "ax"), or NULL. */
+void
+_gossip_node_set_extra_addresses (GossipNode *node, const char *extra)
+{
+  if (g_strcmp0 (node->extra, extra) == 0 && node->addresses != NULL)
+    return;
+  g_free (node->extra);
+  node->extra = g_strdup (extra);
+  rebuild_addresses (node);
+}
+
+/* Space-separated, or NULL: what goes on the wire. */
+const char *
+_gossip_node_get_extra_addresses (GossipNode *node)
+{
+  return node->extra;
+}
+
+/**
+ * gossip_node_get_addresses:
+ * @node: a node
+ *
+ * All the addresses the node can be reached at: its advertised address
+ * first, then those of its other transports (a node listening on TCP/UDP
+ * and on WebSocket has one of each).  A node sends to the first address
+ * one of its own transports serves.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the addresses
+ */
+const char *const *
+gossip_node_get_addresses (GossipNode *node)
+{
+  g_return_val_if_fail (GOSSIP_IS_NODE (node), NULL);
+  if (node->addresses == NULL)
+    rebuild_addresses (node);
+  return (const char *const *) node->addresses;
 }
 
 /* Bumped on every change of a node's state or incarnation in this process,

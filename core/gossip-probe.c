@@ -107,7 +107,7 @@ next_target (GossipCluster *self)
         }
       m = _gossip_membership_lookup (self,
                                      g_ptr_array_index (self->probe_order, self->probe_index++));
-      if (m == NULL || m == self->local)
+      if (m == NULL || m == self->local || m->route == NULL)
         continue;
       s = gossip_node_get_state (m->node);
       if (s == GOSSIP_NODE_STATE_ALIVE || s == GOSSIP_NODE_STATE_SUSPECT)
@@ -158,7 +158,8 @@ probe_reply (GossipCluster *self, GossipPending *pending, const GossipMsg *reply
         {
           self->last_digest_sync = now;
           self->counters[GOSSIP_COUNTER_DIGEST_SYNCS]++;
-          _gossip_pushpull_sync_with (self, gossip_node_get_address (m->node));
+          if (m->route != NULL)
+            _gossip_pushpull_sync_with (self, m->route);
         }
     }
   /* Lifeguard: a timely ack is evidence that we are healthy. */
@@ -211,10 +212,11 @@ probe_timed_out (gpointer data)
   for (guint i = 0; i < helpers->len; i++)
     {
       GossipMember *h = g_ptr_array_index (helpers, i);
-      if (gossip_node_get_state (h->node) != GOSSIP_NODE_STATE_ALIVE)
+      if (gossip_node_get_state (h->node) != GOSSIP_NODE_STATE_ALIVE
+          || !_gossip_member_can_reach (self, h, m))
         continue;
       self->counters[GOSSIP_COUNTER_INDIRECT_PROBES]++;
-      if (_gossip_cluster_send (self, gossip_node_get_address (h->node),
+      if (_gossip_cluster_send (self, h->route,
                                 _gossip_msg_ping_req (probe->seq, self->node_id,
                                                       self->advertise_address, probe->target,
                                                       gossip_node_get_address (m->node)),
@@ -228,7 +230,7 @@ probe_timed_out (gpointer data)
       GossipUpdate me;
       _gossip_membership_local_update (self, &me);
       self->counters[GOSSIP_COUNTER_TCP_FALLBACK_PINGS]++;
-      _gossip_cluster_send (self, gossip_node_get_address (m->node),
+      _gossip_cluster_send (self, m->route,
                             _gossip_msg_ping (probe->seq, self->node_id, self->advertise_address,
                                               me.incarnation, probe->target),
                             TRUE, FALSE, NULL, NULL);
@@ -280,8 +282,7 @@ probe_tick (gpointer data)
       ping = _gossip_msg_with_piggyback (owned, news);
       piggyback = FALSE;
     }
-  _gossip_cluster_send (self, gossip_node_get_address (target->node), ping, !self->datagrams,
-                        piggyback, NULL, NULL);
+  _gossip_cluster_send (self, target->route, ping, !self->datagrams, piggyback, NULL, NULL);
   probe->timer = gossip_clock_add_timer (self->clock, scaled (self, self->probe_timeout),
                                          probe_timed_out, probe, NULL);
 }
@@ -369,7 +370,7 @@ _gossip_probe_handle_ping_req (GossipCluster *self, const GossipMsg *msg)
   GossipMember *target = _gossip_membership_lookup (self, msg->target);
   Relay *relay;
 
-  if (target == NULL || target == self->local
+  if (target == NULL || target == self->local || target->route == NULL
       || g_strcmp0 (gossip_node_get_address (target->node), msg->target_address) != 0)
     {
       _gossip_cluster_log_drop (self, GOSSIP_COUNTER_DROPPED_UNKNOWN_PROBE_TARGET,
@@ -386,7 +387,7 @@ _gossip_probe_handle_ping_req (GossipCluster *self, const GossipMsg *msg)
   relay->requester_address = g_strdup (msg->from_address);
   relay->our_seq = _gossip_cluster_next_seq (self);
   _gossip_cluster_add_pending (self, relay->our_seq, relay_reply, relay, relay_free);
-  _gossip_cluster_send (self, msg->target_address,
+  _gossip_cluster_send (self, target->route,
                         _gossip_msg_ping (relay->our_seq, self->node_id, self->advertise_address,
                                           gossip_node_get_incarnation (self->local->node),
                                           msg->target),

@@ -487,7 +487,7 @@ push_pull_tick (gpointer data)
   /* Any one other member will do, even in a two-node cluster. */
   peers = _gossip_membership_random (self, 1, NULL, FALSE);
   if (peers->len > 0)
-    start_exchange (self, gossip_node_get_address (((GossipMember *) peers->pdata[0])->node), NULL);
+    start_exchange (self, ((GossipMember *) peers->pdata[0])->route, NULL);
 }
 
 /* A seed that is a name gives any one of its addresses but ours. */
@@ -539,8 +539,8 @@ reconnect_tick (gpointer data)
   for (guint i = 0; i < self->member_list->len; i++)
     {
       GossipMember *m = g_ptr_array_index (self->member_list, i);
-      if (gossip_node_get_state (m->node) == GOSSIP_NODE_STATE_DEAD)
-        g_ptr_array_add (candidates, (gpointer) gossip_node_get_address (m->node));
+      if (gossip_node_get_state (m->node) == GOSSIP_NODE_STATE_DEAD && m->route != NULL)
+        g_ptr_array_add (candidates, m->route);
     }
   /* Seeds are retried only while we are alone or have lost someone: a
    * healthy cluster does not keep knocking on them. */
@@ -634,8 +634,8 @@ _gossip_pushpull_leave_async (GossipCluster *self, GCancellable *cancellable,
    * never a single lost datagram. */
   peers = _gossip_membership_random (self, self->fanout, NULL, FALSE);
   for (guint i = 0; i < peers->len; i++)
-    _gossip_cluster_send (self, gossip_node_get_address (((GossipMember *) peers->pdata[i])->node),
-                          _gossip_msg_update (&u), TRUE, FALSE, NULL, NULL);
+    _gossip_cluster_send (self, ((GossipMember *) peers->pdata[i])->route, _gossip_msg_update (&u),
+                          TRUE, FALSE, NULL, NULL);
   leave = g_new0 (Leave, 1);
   leave->cluster = g_object_ref (self);
   leave->task = task;

@@ -16,6 +16,7 @@ gossipinclude_HEADERS = \
 	core/gossip/gossip-memory-network.h \
 	core/gossip/gossip-node.h \
 	core/gossip/gossip-cluster.h \
+	core/gossip/gossip-stream.h \
 	core/gossip/gossip-address.h
 
 core_libgossip_1_0_la_SOURCES = \
@@ -48,6 +49,7 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-messages.c \
 	core/gossip-messages.h \
 	core/gossip-cluster.c \
+	core/gossip-stream.c \
 	core/gossip-cluster-private.h \
 	core/gossip-membership.c \
 	core/gossip-probe.c \

@@ -46,3 +46,7 @@ tests_test_messaging_LDADD = $(TEST_LDADD)
 check_PROGRAMS += tests/test-metadata
 TESTS += tests/test-metadata
 tests_test_metadata_LDADD = $(TEST_LDADD)
+check_PROGRAMS += tests/test-stream
+TESTS += tests/test-stream
+tests_test_stream_SOURCES = tests/test-stream.c tests/cluster-harness.c tests/cluster-harness.h
+tests_test_stream_LDADD = $(TEST_LDADD)

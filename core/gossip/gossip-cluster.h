@@ -188,6 +188,34 @@ gboolean gossip_cluster_broadcast (GossipCluster *cluster, guint type, GVariant 
                                    GError **error);
 guint gossip_cluster_get_queue_depth (GossipCluster *cluster);
 
+/**
+ * GossipStreamFunc:
+ * @cluster: the cluster
+ * @sender: the node that opened the stream
+ * @type: the stream's type
+ * @payload: (nullable): the payload given to gossip_cluster_open_stream_async()
+ * @stream: the stream (a #GossipStream); take a reference to keep it past
+ *   this call, else it is closed when the handler returns
+ * @user_data: data given with the handler
+ * @error: set it to refuse the stream; the opener's open fails with it
+ *
+ * Answers a stream opened by another node.
+ *
+ * Returns: %TRUE to accept the stream
+ */
+typedef gboolean (*GossipStreamFunc) (GossipCluster *cluster, GossipNode *sender, guint type,
+                                      GVariant *payload, GIOStream *stream, gpointer user_data,
+                                      GError **error);
+
+gboolean gossip_cluster_handle_stream (GossipCluster *cluster, guint type, GossipStreamFunc func,
+                                       gpointer user_data, GDestroyNotify destroy, GError **error);
+gboolean gossip_cluster_unhandle_stream (GossipCluster *cluster, guint type);
+void gossip_cluster_open_stream_async (GossipCluster *cluster, GossipNode *node, guint type,
+                                       GVariant *payload, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data);
+GIOStream *gossip_cluster_open_stream_finish (GossipCluster *cluster, GAsyncResult *result,
+                                              GError **error);
+
 GVariant *gossip_payload_new_bytes (GBytes *bytes);
 GBytes *gossip_payload_get_bytes (GVariant *payload);
 

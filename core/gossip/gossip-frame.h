@@ -38,6 +38,9 @@ G_BEGIN_DECLS
 
 /** GOSSIP_FRAME_CODEC_NOTICE: the codec id of a notice frame. */
 #define GOSSIP_FRAME_CODEC_NOTICE 0
+/** GOSSIP_FRAME_CODEC_RAW: the codec id of a stream's data frame: its body is
+ * the application's bytes, not a codec's encoding. */
+#define GOSSIP_FRAME_CODEC_RAW 255
 /** GOSSIP_FRAME_NOTICE_MAX_TEXT: bytes of a notice's text that are sent or read. */
 #define GOSSIP_FRAME_NOTICE_MAX_TEXT 256
 

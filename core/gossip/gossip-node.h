@@ -57,6 +57,7 @@ G_DECLARE_FINAL_TYPE (GossipNode, gossip_node, GOSSIP, NODE, GObject)
 
 const char *gossip_node_get_id (GossipNode *node);
 const char *gossip_node_get_address (GossipNode *node);
+const char *const *gossip_node_get_addresses (GossipNode *node);
 GossipNodeState gossip_node_get_state (GossipNode *node);
 guint64 gossip_node_get_incarnation (GossipNode *node);
 guint gossip_node_get_protocol_version (GossipNode *node);

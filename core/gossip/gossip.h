@@ -14,5 +14,6 @@
 #include "gossip-memory-network.h"
 #include "gossip-node.h"
 #include "gossip-cluster.h"
+#include "gossip-stream.h"
 #include "gossip-address.h"
 #undef GOSSIP_INSIDE_GOSSIP_H
