@@ -23,6 +23,7 @@
 #include <gio/gnetworking.h>
 
 #include "gossip/gossip-clock.h"
+#include "gossip/gossip-memory-network.h"
 #include "gossip/gossip-plugin.h"
 #include "gossip/gossip-transport.h"
 
@@ -2339,6 +2340,55 @@ test_channel_throughput (Fixture *f, gconstpointer data)
     g_bytes_unref (frames[i]);
 }
 
+/* Memory only: a partition, or a paused end, ends a channel on both sides,
+ * as it refuses the reliable path. */
+static void
+test_memory_channel_partition (Fixture *f, gconstpointer data)
+{
+  g_autofree char *network_name = g_strdup_printf ("test-%u", f->run);
+  g_autoptr (GossipMemoryNetwork) network = gossip_memory_network_get (network_name);
+  const char *const side_a[] = { "node0", NULL };
+  const char *const side_b[] = { "node1", NULL };
+  Node *a, *b, *c;
+  Chan *ab, *ba, *ac, *ca;
+  g_autoptr (GBytes) frame = g_bytes_new_static ("over", 4);
+  SendResult results[3] = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  c = node_new (f);
+  g_assert_true (g_str_has_suffix (a->address, "/node0"));
+  ab = chan_open (a, b->address);
+  ac = chan_open (a, c->address);
+  chan_send (ab, frame, &results[0]);
+  chan_send (ac, frame, &results[1]);
+  ba = wait_accepted (b, 0);
+  ca = wait_accepted (c, 0);
+  wait_chan_received (ba, 1);
+  wait_chan_received (ca, 1);
+
+  gossip_memory_network_partition (network, side_a, side_b);
+  wait_chan_closed (ab);
+  wait_chan_closed (ba);
+  g_assert_error (ab->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_error (ba->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  run_for (f, QUIET_US);
+  g_assert_false (ac->closed || ca->closed);
+  gossip_memory_network_heal (network);
+
+  gossip_memory_network_set_paused (network, "node2", TRUE);
+  chan_send (ac, frame, &results[2]);
+  wait_chan_closed (ac);
+  wait_chan_closed (ca);
+  g_assert_error (ac->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_error (ca->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_error (results[2].error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  gossip_memory_network_set_paused (network, "node2", FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    send_result_clear (&results[i]);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Channels against raw peers */
 
@@ -2621,6 +2671,8 @@ add_transport_tests (GPtrArray *tuts, const char *name)
       g_test_add (load_path, Fixture, tut, fixture_setup, test_loads, fixture_teardown);
       for (guint i = 0; i < G_N_ELEMENTS (common_cases); i++)
         add_case (tut, common_cases[i].name, common_cases[i].func);
+      if (strcmp (kind->plugin, "memory") == 0)
+        add_case (tut, "channel/partition", test_memory_channel_partition);
       if (!kind->raw_sockets)
         continue;
       for (guint i = 0; i < G_N_ELEMENTS (raw_socket_cases); i++)
