@@ -25,4 +25,16 @@ gboolean _gossip_memory_endpoint_send (GossipMemoryEndpoint *endpoint, const cha
 gboolean _gossip_memory_parse_address (const char *address, char **network, char **name,
                                        GError **error);
 
+/* Channel messages: ordered with the reliable path, refused like it while
+ * the link is cut; @tag and @id mean something to the transport only. */
+typedef void (*GossipMemoryChannelFunc) (gpointer user_data, const char *from, guint tag,
+                                         guint64 id, GBytes *frame);
+
+void _gossip_memory_endpoint_set_channel_func (GossipMemoryEndpoint *endpoint,
+                                               GossipMemoryChannelFunc func);
+gboolean _gossip_memory_endpoint_send_channel (GossipMemoryEndpoint *endpoint, const char *to,
+                                               guint tag, guint64 id, GBytes *frame,
+                                               GError **error);
+gboolean _gossip_memory_endpoint_can_reach (GossipMemoryEndpoint *endpoint, const char *to);
+
 G_END_DECLS

@@ -48,6 +48,7 @@ struct _GossipMemoryEndpoint
   char *name;
   GossipClock *clock; /* owned ref */
   GossipMemoryDeliverFunc deliver;
+  GossipMemoryChannelFunc channel_func;
   gpointer user_data;
   GHashTable *in_flight; /* MemoryFrame set: frames sent from here, on our clock */
 };
@@ -57,7 +58,9 @@ struct _MemoryFrame
   GossipMemoryEndpoint *from; /* not owned; the frame is cancelled when it detaches */
   char *to;
   gboolean reliable;
-  GBytes *bytes;
+  GBytes *bytes;     /* NULL for a channel message without a frame */
+  guint channel_tag; /* 0: not a channel message */
+  guint64 channel_id;
   guint timer;
 };
 
@@ -338,7 +341,7 @@ memory_frame_free (gpointer data)
 {
   MemoryFrame *frame = data;
 
-  g_bytes_unref (frame->bytes);
+  g_clear_pointer (&frame->bytes, g_bytes_unref);
   g_free (frame->to);
   g_free (frame);
 }
@@ -447,12 +450,54 @@ memory_frame_arrive (gpointer data)
       return;
     }
   network->delivered++;
+  if (frame->channel_tag != 0)
+    {
+      if (to->channel_func != NULL)
+        to->channel_func (to->user_data, from->name, frame->channel_tag, frame->channel_id,
+                          frame->bytes);
+      return;
+    }
   to->deliver (to->user_data, frame->reliable, from->name, frame->bytes);
 }
+
+static gboolean endpoint_send (GossipMemoryEndpoint *endpoint, const char *to, gboolean reliable,
+                               GBytes *bytes, guint channel_tag, guint64 channel_id,
+                               GError **error);
 
 gboolean
 _gossip_memory_endpoint_send (GossipMemoryEndpoint *endpoint, const char *to, gboolean reliable,
                               GBytes *bytes, GError **error)
+{
+  return endpoint_send (endpoint, to, reliable, bytes, 0, 0, error);
+}
+
+void
+_gossip_memory_endpoint_set_channel_func (GossipMemoryEndpoint *endpoint,
+                                          GossipMemoryChannelFunc func)
+{
+  endpoint->channel_func = func;
+}
+
+/* A channel message travels as a reliable frame does: FIFO with it, never
+ * lost, refused (UNREACHABLE) while @to is gone, cut off or paused. */
+gboolean
+_gossip_memory_endpoint_send_channel (GossipMemoryEndpoint *endpoint, const char *to, guint tag,
+                                      guint64 id, GBytes *frame, GError **error)
+{
+  g_return_val_if_fail (tag != 0, FALSE);
+  return endpoint_send (endpoint, to, TRUE, frame, tag, id, error);
+}
+
+gboolean
+_gossip_memory_endpoint_can_reach (GossipMemoryEndpoint *endpoint, const char *to)
+{
+  return g_hash_table_contains (endpoint->network->endpoints, to)
+         && !is_cut (endpoint->network, endpoint->name, to);
+}
+
+static gboolean
+endpoint_send (GossipMemoryEndpoint *endpoint, const char *to, gboolean reliable, GBytes *bytes,
+               guint channel_tag, guint64 channel_id, GError **error)
 {
   GossipMemoryNetwork *network = endpoint->network;
   g_autofree char *key = link_key (endpoint->name, to);
@@ -501,7 +546,9 @@ _gossip_memory_endpoint_send (GossipMemoryEndpoint *endpoint, const char *to, gb
   frame->from = endpoint;
   frame->to = g_strdup (to);
   frame->reliable = reliable;
-  frame->bytes = g_bytes_ref (bytes);
+  frame->bytes = bytes != NULL ? g_bytes_ref (bytes) : NULL;
+  frame->channel_tag = channel_tag;
+  frame->channel_id = channel_id;
   g_hash_table_add (endpoint->in_flight, frame);
   frame->timer = gossip_clock_add_timer (endpoint->clock, delay, memory_frame_arrive, frame,
                                          memory_frame_free);

@@ -23,6 +23,7 @@
 #include <gio/gnetworking.h>
 
 #include "gossip/gossip-clock.h"
+#include "gossip/gossip-memory-network.h"
 #include "gossip/gossip-plugin.h"
 #include "gossip/gossip-transport.h"
 
@@ -139,6 +140,9 @@ typedef struct
   GPtrArray *received; /* Received */
   GPtrArray *dropped;  /* Dropped */
   gboolean destroy_on_receive;
+  GPtrArray *accepted; /* Chan, channels this node accepted (not owned) */
+  gboolean refuse_channels;
+  guint channels_refused;
 } Node;
 
 typedef struct
@@ -161,6 +165,7 @@ struct _Fixture
   guint next_node;
   GPtrArray *nodes; /* Node, freed at teardown */
   guint done_count; /* completions of every SendResult */
+  GPtrArray *chans; /* Chan, freed at teardown after the nodes */
 };
 
 typedef struct
@@ -240,8 +245,14 @@ on_dropped (gpointer user_data, const char *from, const GError *reason)
   g_ptr_array_add (node->dropped, d);
 }
 
-static const GossipTransportCallbacks test_callbacks
-    = { .received = on_received, .dropped = on_dropped };
+static gboolean on_channel_accepted (gpointer user_data, const char *from,
+                                     GossipTransportChannel *channel);
+
+static const GossipTransportCallbacks test_callbacks = {
+  .received = on_received,
+  .dropped = on_dropped,
+  .channel_accepted = on_channel_accepted,
+};
 
 static Limits
 default_limits (void)
@@ -304,6 +315,7 @@ node_new_at (Fixture *f, const char *bind, const Limits *l)
   node->f = f;
   node->received = g_ptr_array_new_with_free_func (received_free);
   node->dropped = g_ptr_array_new_with_free_func (dropped_free);
+  node->accepted = g_ptr_array_new ();
   g_ptr_array_add (f->nodes, node);
   node->instance = create_instance (f, node, bind, l, &error);
   g_assert_no_error (error);
@@ -342,8 +354,11 @@ node_free (gpointer data)
   g_free (node->address);
   g_ptr_array_unref (node->received);
   g_ptr_array_unref (node->dropped);
+  g_ptr_array_unref (node->accepted);
   g_free (node);
 }
+
+static void chan_free (gpointer data);
 
 static guint fixture_runs;
 
@@ -356,12 +371,14 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->clock = f->tut->kind->real_time ? gossip_clock_new_for_context (f->context)
                                      : gossip_manual_clock_new ();
   f->nodes = g_ptr_array_new_with_free_func (node_free);
+  f->chans = g_ptr_array_new_with_free_func (chan_free);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   g_ptr_array_unref (f->nodes);
+  g_ptr_array_unref (f->chans);
   /* Whatever the transports left on the context (nothing, if they clean up)
    * runs or goes now. */
   for (guint i = 0; i < 1000 && g_main_context_iteration (f->context, FALSE); i++)
@@ -1158,7 +1175,8 @@ static void
 test_hostile_huge_length_prefix (Fixture *f, gconstpointer data)
 {
   Node *b = node_new (f);
-  const guint8 four_gib[4] = { 0xff, 0xff, 0xff, 0xff };
+  /* FF FF FF FF would open a channel (see the channel cases): one less. */
+  const guint8 four_gib[4] = { 0xff, 0xff, 0xff, 0xfe };
   const guint8 one_over[4] = { (MAX_FRAME + 1) >> 24, ((MAX_FRAME + 1) >> 16) & 0xff,
                                ((MAX_FRAME + 1) >> 8) & 0xff, (MAX_FRAME + 1) & 0xff };
   GSocket *raw = raw_connect (b->address);
@@ -1603,6 +1621,924 @@ test_socket_bind_forms (Fixture *f, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Channels */
+
+/* Frames kept in flight by a Feeder. */
+#define FEED_WINDOW 16
+
+typedef struct
+{
+  Node *node;
+  GossipTransportChannel *channel; /* NULL once closed by us or ended */
+  GPtrArray *received;             /* GBytes copies, unless verifying */
+  guint n_received;
+  guint64 bytes_received;
+  gboolean closed; /* closed() was called */
+  GError *error;   /* what closed() said */
+  gboolean close_on_receive;
+  GBytes *const *expected; /* when set: frame i must equal expected[i % n_expected] */
+  guint n_expected;
+} Chan;
+
+static void
+chan_free (gpointer data)
+{
+  Chan *ch = data;
+
+  g_ptr_array_unref (ch->received);
+  g_clear_error (&ch->error);
+  g_free (ch);
+}
+
+static Chan *
+chan_new (Node *node)
+{
+  Chan *ch = g_new0 (Chan, 1);
+
+  ch->node = node;
+  ch->received = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_ptr_array_add (node->f->chans, ch);
+  return ch;
+}
+
+static void
+chan_close (Chan *ch, gboolean abort)
+{
+  GossipTransportChannel *channel = g_steal_pointer (&ch->channel);
+
+  g_assert_nonnull (channel);
+  in_vtable_call = TRUE;
+  ch->node->f->tut->vtable->channel_close (ch->node->instance, channel, abort);
+  in_vtable_call = FALSE;
+}
+
+static void
+on_chan_received (gpointer user_data, GBytes *frame)
+{
+  Chan *ch = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (frame, &len);
+
+  g_assert_false (in_vtable_call);
+  g_assert_nonnull (ch->node->instance);
+  g_assert_nonnull (ch->channel);
+  g_assert_false (ch->closed);
+  if (ch->expected != NULL)
+    {
+      gsize want_len;
+      const guint8 *want
+          = g_bytes_get_data (ch->expected[ch->n_received % ch->n_expected], &want_len);
+
+      g_assert_cmpuint (len, ==, want_len);
+      if (memcmp (data, want, len) != 0)
+        g_error ("channel frame %u differs from the one sent", ch->n_received);
+    }
+  else
+    g_ptr_array_add (ch->received, g_bytes_new (data, len));
+  ch->n_received++;
+  ch->bytes_received += len;
+  if (ch->close_on_receive)
+    chan_close (ch, FALSE);
+}
+
+static void
+on_chan_closed (gpointer user_data, const GError *error)
+{
+  Chan *ch = user_data;
+
+  g_assert_false (in_vtable_call);
+  g_assert_nonnull (ch->node->instance);
+  g_assert_nonnull (ch->channel);
+  g_assert_false (ch->closed);
+  ch->closed = TRUE;
+  ch->channel = NULL;
+  if (error != NULL)
+    {
+      g_assert_true (error->domain == GOSSIP_TRANSPORT_ERROR);
+      ch->error = g_error_copy (error);
+    }
+  g_test_message ("channel closed: %s", error != NULL ? error->message : "cleanly");
+}
+
+static const GossipTransportChannelCallbacks chan_callbacks = {
+  .received = on_chan_received,
+  .closed = on_chan_closed,
+};
+
+static gboolean
+on_channel_accepted (gpointer user_data, const char *from, GossipTransportChannel *channel)
+{
+  Node *node = user_data;
+  Chan *ch;
+
+  g_assert_false (in_vtable_call);
+  g_assert_nonnull (node->instance);
+  g_assert_nonnull (from);
+  g_assert_nonnull (channel);
+  if (node->refuse_channels)
+    {
+      node->channels_refused++;
+      return FALSE;
+    }
+  ch = chan_new (node);
+  ch->channel = channel;
+  g_ptr_array_add (node->accepted, ch);
+  in_vtable_call = TRUE;
+  node->f->tut->vtable->channel_attach (node->instance, channel, &chan_callbacks, ch);
+  in_vtable_call = FALSE;
+  g_assert_cmpuint (ch->n_received, ==, 0);
+  return TRUE;
+}
+
+static Chan *
+chan_open (Node *node, const char *address)
+{
+  Chan *ch = chan_new (node);
+  g_autoptr (GError) error = NULL;
+
+  in_vtable_call = TRUE;
+  ch->channel
+      = node->f->tut->vtable->channel_open (node->instance, address, &chan_callbacks, ch, &error);
+  in_vtable_call = FALSE;
+  g_assert_no_error (error);
+  g_assert_nonnull (ch->channel);
+  return ch;
+}
+
+static void
+chan_send (Chan *ch, GBytes *frame, SendResult *result)
+{
+  if (result != NULL)
+    result->sender = ch->node;
+  in_vtable_call = TRUE;
+  ch->node->f->tut->vtable->channel_send (ch->node->instance, ch->channel, frame,
+                                          result != NULL ? send_done : NULL, result);
+  in_vtable_call = FALSE;
+  g_assert_true (result == NULL || result->calls == 0);
+}
+
+/* The channel @node accepted as its @i-th. */
+static Chan *
+wait_accepted (Node *node, guint i)
+{
+  wait_count (node->f, &node->accepted->len, i + 1, WAIT_US);
+  return g_ptr_array_index (node->accepted, i);
+}
+
+static gboolean
+chan_is_closed (gpointer data)
+{
+  return ((Chan *) data)->closed;
+}
+
+static void
+wait_chan_closed (Chan *ch)
+{
+  if (!wait_for (ch->node->f, chan_is_closed, ch, WAIT_US))
+    g_error ("the channel did not end within %d ms", WAIT_US / 1000);
+}
+
+static void
+wait_chan_received (Chan *ch, guint n)
+{
+  wait_count (ch->node->f, &ch->n_received, n, WAIT_US);
+}
+
+static Chan *
+chan_received_check (Chan *ch, guint i, GBytes *expected)
+{
+  g_assert_cmpuint (i, <, ch->received->len);
+  assert_bytes_equal (g_ptr_array_index (ch->received, i), expected);
+  return ch;
+}
+
+static void
+skip_without_channels (Fixture *f)
+{
+  if (f->tut->vtable->channel_open == NULL)
+    g_test_skip ("this transport has no channels");
+}
+
+#define REQUIRE_CHANNELS(f)                                                                        \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    skip_without_channels (f);                                                                     \
+    if (f->tut->vtable->channel_open == NULL)                                                      \
+      return;                                                                                      \
+  }                                                                                                \
+  G_STMT_END
+
+static void
+test_channel_both_ways (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab, *ba;
+  g_autoptr (GBytes) hello = g_bytes_new_static ("hello", 5);
+  g_autoptr (GBytes) world = g_bytes_new_static ("world", 5);
+  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
+  SendResult r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  chan_send (ab, hello, &r1);
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, 1);
+  chan_received_check (ba, 0, hello);
+  chan_send (ba, world, &r2);
+  chan_send (ba, empty, &r3);
+  wait_chan_received (ab, 2);
+  chan_received_check (ab, 0, world);
+  g_assert_cmpuint (g_bytes_get_size (g_ptr_array_index (ab->received, 1)), ==, 0);
+  wait_done (f, 3);
+  g_assert_no_error (r1.error);
+  g_assert_no_error (r2.error);
+  g_assert_no_error (r3.error);
+  /* Channel frames are the channel's: nothing on the node's own paths. */
+  run_for (f, QUIET_US);
+  g_assert_cmpuint (a->received->len + b->received->len, ==, 0);
+  g_assert_cmpuint (a->dropped->len + b->dropped->len, ==, 0);
+  g_assert_false (ab->closed || ba->closed);
+  chan_close (ab, FALSE);
+  wait_chan_closed (ba);
+  g_assert_no_error (ba->error);
+}
+
+static void
+test_channel_keeps_order (Fixture *f, gconstpointer data)
+{
+  const guint n = 1000;
+  Node *a, *b;
+  Chan *ab, *ba;
+  g_autofree SendResult *results = g_new0 (SendResult, n);
+  g_autoptr (GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  /* All queued at once, before the connection is even up: every one is
+   * kept (no LIMIT on channels), sent in order. */
+  for (guint i = 0; i < n; i++)
+    {
+      g_ptr_array_add (frames, numbered_frame (i, 16 + (i * 997) % 5000));
+      chan_send (ab, g_ptr_array_index (frames, i), &results[i]);
+    }
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, n);
+  for (guint i = 0; i < n; i++)
+    chan_received_check (ba, i, g_ptr_array_index (frames, i));
+  wait_done (f, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpuint (results[i].calls, ==, 1);
+      g_assert_no_error (results[i].error);
+    }
+}
+
+static void
+test_channel_one_mebibyte (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab, *ba;
+  g_autoptr (GBytes) frame = random_bytes (MiB);
+  g_autoptr (GBytes) after = g_bytes_new_static ("after", 5);
+  SendResult r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  chan_send (ab, frame, &r1);
+  chan_send (ab, after, &r2);
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, 2);
+  chan_received_check (ba, 0, frame);
+  chan_received_check (ba, 1, after);
+  chan_send (ba, frame, &r3);
+  wait_chan_received (ab, 1);
+  chan_received_check (ab, 0, frame);
+  wait_done (f, 3);
+  g_assert_no_error (r1.error);
+  g_assert_no_error (r2.error);
+  g_assert_no_error (r3.error);
+}
+
+static void
+test_channel_frame_limit (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab, *ba;
+  g_autoptr (GBytes) largest = random_bytes (MAX_FRAME);
+  g_autoptr (GBytes) too_big = random_bytes (MAX_FRAME + 1);
+  g_autoptr (GBytes) marker = g_bytes_new_static ("marker", 6);
+  SendResult ok = { 0 }, refused = { 0 }, last = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  chan_send (ab, largest, &ok);
+  chan_send (ab, too_big, &refused);
+  chan_send (ab, marker, &last);
+  wait_done (f, 3);
+  g_assert_no_error (ok.error);
+  g_assert_error (refused.error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TOO_BIG);
+  g_assert_no_error (last.error);
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, 2);
+  chan_received_check (ba, 0, largest);
+  chan_received_check (ba, 1, marker);
+  run_for (f, QUIET_US);
+  /* The refusal is local: the channel goes on. */
+  g_assert_cmpuint (ba->n_received, ==, 2);
+  g_assert_false (ab->closed || ba->closed);
+  send_result_clear (&refused);
+}
+
+static void
+test_channel_graceful_close (Fixture *f, gconstpointer data)
+{
+  const guint n = 200;
+  Node *a, *b;
+  Chan *ab, *ba;
+  g_autofree SendResult *results = g_new0 (SendResult, n);
+  g_autoptr (GBytes) big = random_bytes (64 * KiB);
+  g_autoptr (GBytes) reply = g_bytes_new_static ("reply", 5);
+  SendResult question = { 0 }, answer = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  for (guint i = 0; i < n; i++)
+    chan_send (ab, big, &results[i]);
+  /* Closed with everything still queued, before it is even connected:
+   * all of it arrives, then the end, and a hears nothing more. */
+  chan_close (ab, FALSE);
+  ba = wait_accepted (b, 0);
+  wait_chan_closed (ba);
+  g_assert_no_error (ba->error);
+  g_assert_cmpuint (ba->n_received, ==, n);
+  for (guint i = 0; i < n; i++)
+    chan_received_check (ba, i, big);
+  run_for (f, QUIET_US);
+  g_assert_cmpuint (f->done_count, ==, 0);
+
+  /* The other way round: the acceptor ends it after answering. */
+  ab = chan_open (a, b->address);
+  chan_send (ab, reply, &question);
+  ba = wait_accepted (b, 1);
+  wait_chan_received (ba, 1);
+  chan_send (ba, reply, &answer);
+  chan_close (ba, FALSE);
+  wait_chan_closed (ab);
+  g_assert_no_error (ab->error);
+  g_assert_cmpuint (ab->n_received, ==, 1);
+  chan_received_check (ab, 0, reply);
+}
+
+static void
+test_channel_abort (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab, *ba;
+  g_autoptr (GBytes) frame = random_bytes (16 * KiB);
+  SendResult results[20] = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  chan_send (ab, frame, &results[0]);
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, 1);
+  for (guint i = 1; i < G_N_ELEMENTS (results); i++)
+    chan_send (ab, frame, &results[i]);
+  chan_close (ab, TRUE);
+  wait_chan_closed (ba);
+  g_assert_nonnull (ba->error);
+  g_assert_cmpuint (ba->n_received, <=, G_N_ELEMENTS (results));
+  run_for (f, QUIET_US);
+  /* Only the first frame's done could be reported, before the abort. */
+  g_assert_cmpuint (f->done_count, <=, 1);
+}
+
+static void
+test_channel_unreachable (Fixture *f, gconstpointer data)
+{
+  Node *a, *gone;
+  Chan *ch;
+  g_autoptr (GBytes) frame = g_bytes_new_static ("anyone?", 7);
+  SendResult result = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  gone = node_new (f);
+  node_destroy (gone);
+  ch = chan_open (a, gone->address);
+  chan_send (ch, frame, &result);
+  wait_chan_closed (ch);
+  g_assert_true (
+      g_error_matches (ch->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE)
+      || g_error_matches (ch->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT));
+  /* The queued frame failed, and was reported before the end. */
+  g_assert_cmpuint (result.calls, ==, 1);
+  g_assert_nonnull (result.error);
+  send_result_clear (&result);
+}
+
+static void
+test_channel_bad_addresses (Fixture *f, gconstpointer data)
+{
+  Node *a;
+  const char *const *bad = f->tut->kind->bad_addresses;
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  for (guint i = 0; bad[i] != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      Chan *ch = chan_new (a);
+
+      in_vtable_call = TRUE;
+      ch->channel = f->tut->vtable->channel_open (a->instance, bad[i], &chan_callbacks, ch, &error);
+      in_vtable_call = FALSE;
+      g_test_message ("bad address \"%s\": %s", bad[i], error ? error->message : "accepted");
+      g_assert_null (ch->channel);
+      g_assert_error (error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_BAD_ADDRESS);
+    }
+  run_for (f, QUIET_US);
+}
+
+static void
+test_channel_refused (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab;
+  g_autoptr (GBytes) frame = g_bytes_new_static ("let me in", 9);
+  SendResult result = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  b->refuse_channels = TRUE;
+  ab = chan_open (a, b->address);
+  chan_send (ab, frame, &result);
+  wait_chan_closed (ab);
+  g_assert_nonnull (ab->error);
+  g_assert_cmpuint (b->channels_refused, ==, 1);
+  g_assert_cmpuint (b->accepted->len, ==, 0);
+  g_assert_cmpuint (b->received->len, ==, 0);
+  run_for (f, QUIET_US);
+  send_result_clear (&result);
+}
+
+static void
+test_channel_close_inside_received (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab, *ba;
+  SendResult results[10] = { 0 };
+  GBytes *frames[10];
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  chan_send (ab, (frames[0] = numbered_frame (0, 100)), &results[0]);
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, 1);
+  for (guint i = 1; i < G_N_ELEMENTS (frames); i++)
+    chan_send (ab, (frames[i] = numbered_frame (i, 100)), &results[i]);
+  ba->close_on_receive = TRUE;
+  wait_chan_received (ba, 2);
+  /* Closed from inside the callback: nothing more for it. */
+  wait_chan_closed (ab);
+  g_assert_no_error (ab->error);
+  run_for (f, QUIET_US);
+  g_assert_cmpuint (ba->n_received, ==, 2);
+  g_assert_false (ba->closed);
+  chan_received_check (ba, 1, frames[1]);
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    {
+      send_result_clear (&results[i]);
+      g_bytes_unref (frames[i]);
+    }
+}
+
+static void
+test_channel_destroy_with_open (Fixture *f, gconstpointer data)
+{
+  Node *a, *b, *c;
+  Chan *ab[3], *ba[3], *cb;
+  g_autoptr (GBytes) frame = random_bytes (32 * KiB);
+  SendResult results[3][10] = { 0 }, to_b = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  c = node_new (f);
+  for (guint i = 0; i < G_N_ELEMENTS (ab); i++)
+    {
+      ab[i] = chan_open (a, b->address);
+      chan_send (ab[i], frame, &results[i][0]);
+      ba[i] = wait_accepted (b, i);
+      wait_chan_received (ba[i], 1);
+    }
+  wait_done (f, G_N_ELEMENTS (ab));
+  /* Frames still on their way, a channel still connecting, an accepted
+   * channel not yet seen by its owner: a goes, and says nothing more. */
+  for (guint i = 0; i < G_N_ELEMENTS (ab); i++)
+    for (guint j = 1; j < G_N_ELEMENTS (results[i]); j++)
+      chan_send (ab[i], frame, &results[i][j]);
+  chan_open (a, c->address);
+  chan_open (c, a->address);
+  node_destroy (a);
+  /* The peers see each channel end, with an error. */
+  for (guint i = 0; i < G_N_ELEMENTS (ba); i++)
+    {
+      wait_chan_closed (ba[i]);
+      g_assert_nonnull (ba[i]->error);
+    }
+  run_for (f, QUIET_US);
+  g_assert_cmpuint (f->done_count, ==, G_N_ELEMENTS (ab));
+
+  /* b goes with a channel to c open. */
+  cb = chan_open (c, b->address);
+  chan_send (cb, frame, &to_b);
+  wait_accepted (b, G_N_ELEMENTS (ab));
+  node_destroy (b);
+  wait_chan_closed (cb);
+  g_assert_nonnull (cb->error);
+  send_result_clear (&to_b);
+}
+
+static void
+test_channel_connection_limit (Fixture *f, gconstpointer data)
+{
+  Limits l = default_limits ();
+  Node *a, *b, *c;
+  Chan *ab[3], *ca[2];
+  g_autoptr (GBytes) frame = g_bytes_new_static ("room?", 5);
+  SendResult results[3] = { 0 };
+  guint ended = 0;
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  l.max_connections = 2;
+  b = node_new_with (f, &l);
+  l.max_connections = 1;
+  c = node_new_with (f, &l);
+
+  /* An acceptor at its limit refuses a third channel. */
+  for (guint i = 0; i < G_N_ELEMENTS (ab); i++)
+    {
+      ab[i] = chan_open (a, b->address);
+      chan_send (ab[i], frame, &results[i]);
+    }
+  wait_dropped (b, 1, WAIT_US);
+  g_assert_error (dropped_at (b, 0)->reason, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT);
+  wait_accepted (b, 1);
+  run_for (f, QUIET_US);
+  g_assert_cmpuint (b->accepted->len, ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (ab); i++)
+    if (ab[i]->closed)
+      {
+        g_assert_nonnull (ab[i]->error);
+        ended++;
+      }
+  g_assert_cmpuint (ended, ==, 1);
+
+  /* An opener at its limit cannot open a second one: channels are never
+   * closed to make room. */
+  ca[0] = chan_open (c, a->address);
+  wait_accepted (a, 0);
+  ca[1] = chan_open (c, a->address);
+  wait_chan_closed (ca[1]);
+  g_assert_error (ca[1]->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT);
+  run_for (f, QUIET_US);
+  g_assert_false (ca[0]->closed);
+  g_assert_cmpuint (a->accepted->len, ==, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    send_result_clear (&results[i]);
+}
+
+static void
+test_channel_frames_before_attach (Fixture *f, gconstpointer data)
+{
+  Node *a, *b;
+  Chan *ab, *ba;
+  GBytes *frames[5];
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  ab = chan_open (a, b->address);
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    chan_send (ab, (frames[i] = numbered_frame (i, 3000)), NULL);
+  chan_close (ab, FALSE);
+  /* Everything, the end included, may be there before b's owner hears of
+   * the channel: it gets it all after attaching (on_channel_accepted checks
+   * nothing comes from inside channel_attach). */
+  ba = wait_accepted (b, 0);
+  wait_chan_closed (ba);
+  g_assert_no_error (ba->error);
+  g_assert_cmpuint (ba->n_received, ==, G_N_ELEMENTS (frames));
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    {
+      chan_received_check (ba, i, frames[i]);
+      g_bytes_unref (frames[i]);
+    }
+}
+
+typedef struct
+{
+  Chan *ch;
+  GBytes *const *frames;
+  guint n_frames;
+  guint total;
+  guint next;
+  guint completed;
+  guint failed;
+} Feeder;
+
+static void feeder_fill (Feeder *fd);
+
+static void
+feeder_done (gpointer user_data, const GError *error)
+{
+  Feeder *fd = user_data;
+
+  g_assert_false (in_vtable_call);
+  fd->completed++;
+  if (error != NULL)
+    fd->failed++;
+  else
+    feeder_fill (fd);
+}
+
+/* Keeps FEED_WINDOW frames in flight. */
+static void
+feeder_fill (Feeder *fd)
+{
+  Chan *ch = fd->ch;
+
+  while (fd->failed == 0 && ch->channel != NULL && fd->next < fd->total
+         && fd->next - fd->completed < FEED_WINDOW)
+    {
+      in_vtable_call = TRUE;
+      ch->node->f->tut->vtable->channel_send (ch->node->instance, ch->channel,
+                                              fd->frames[fd->next % fd->n_frames], feeder_done, fd);
+      in_vtable_call = FALSE;
+      fd->next++;
+    }
+}
+
+static void
+test_channel_throughput (Fixture *f, gconstpointer data)
+{
+  const gsize frame_size = 256 * KiB;
+  const guint total = (256 * MiB) / frame_size;
+  Node *a, *b;
+  Chan *ab, *ba;
+  GBytes *frames[7];
+  Feeder fd = { 0 };
+  gint64 start, elapsed;
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    frames[i] = random_bytes (frame_size);
+  ab = chan_open (a, b->address);
+  ba = NULL;
+  /* Every frame is compared, in order, with the one sent. */
+  fd.ch = ab;
+  fd.frames = frames;
+  fd.n_frames = G_N_ELEMENTS (frames);
+  fd.total = total;
+  start = g_get_monotonic_time ();
+  feeder_fill (&fd);
+  ba = wait_accepted (b, 0);
+  ba->expected = frames;
+  ba->n_expected = G_N_ELEMENTS (frames);
+  wait_count (f, &ba->n_received, total, 120 * G_USEC_PER_SEC);
+  elapsed = g_get_monotonic_time () - start;
+  g_assert_cmpuint (fd.failed, ==, 0);
+  g_assert_cmpuint (ba->bytes_received, ==, (guint64) total * frame_size);
+  g_test_message ("%u MiB through one channel in %" G_GINT64_FORMAT " ms: %.0f MiB/s%s",
+                  (guint) (ba->bytes_received / MiB), elapsed / 1000,
+                  (double) ba->bytes_received / MiB / ((double) MAX (elapsed, 1) / G_USEC_PER_SEC),
+                  f->tut->kind->real_time ? "" : " (wall clock, virtual-time transport)");
+  wait_count (f, &fd.completed, total, WAIT_US);
+  chan_close (ab, FALSE);
+  wait_chan_closed (ba);
+  g_assert_no_error (ba->error);
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    g_bytes_unref (frames[i]);
+}
+
+/* Memory only: a partition, or a paused end, ends a channel on both sides,
+ * as it refuses the reliable path. */
+static void
+test_memory_channel_partition (Fixture *f, gconstpointer data)
+{
+  g_autofree char *network_name = g_strdup_printf ("test-%u", f->run);
+  g_autoptr (GossipMemoryNetwork) network = gossip_memory_network_get (network_name);
+  const char *const side_a[] = { "node0", NULL };
+  const char *const side_b[] = { "node1", NULL };
+  Node *a, *b, *c;
+  Chan *ab, *ba, *ac, *ca;
+  g_autoptr (GBytes) frame = g_bytes_new_static ("over", 4);
+  SendResult results[3] = { 0 };
+
+  REQUIRE_CHANNELS (f);
+  a = node_new (f);
+  b = node_new (f);
+  c = node_new (f);
+  g_assert_true (g_str_has_suffix (a->address, "/node0"));
+  ab = chan_open (a, b->address);
+  ac = chan_open (a, c->address);
+  chan_send (ab, frame, &results[0]);
+  chan_send (ac, frame, &results[1]);
+  ba = wait_accepted (b, 0);
+  ca = wait_accepted (c, 0);
+  wait_chan_received (ba, 1);
+  wait_chan_received (ca, 1);
+
+  gossip_memory_network_partition (network, side_a, side_b);
+  wait_chan_closed (ab);
+  wait_chan_closed (ba);
+  g_assert_error (ab->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_error (ba->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  run_for (f, QUIET_US);
+  g_assert_false (ac->closed || ca->closed);
+  gossip_memory_network_heal (network);
+
+  gossip_memory_network_set_paused (network, "node2", TRUE);
+  chan_send (ac, frame, &results[2]);
+  wait_chan_closed (ac);
+  wait_chan_closed (ca);
+  g_assert_error (ac->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_error (ca->error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_error (results[2].error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  gossip_memory_network_set_paused (network, "node2", FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    send_result_clear (&results[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Channels against raw peers */
+
+static const guint8 channel_preamble[12]
+    = { 0xff, 0xff, 0xff, 0xff, 'G', 'O', 'S', 'S', 'I', 'P', 'C', 'H' };
+
+typedef struct
+{
+  GSocket *socket;
+  guint8 *buf;
+  gsize len;
+  gsize got;
+} RawReceive;
+
+static gboolean
+raw_received_all (gpointer data)
+{
+  RawReceive *r = data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_socket_receive_with_blocking (r->socket, (char *) r->buf + r->got, r->len - r->got,
+                                             FALSE, NULL, &error);
+
+  if (n < 0)
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  else
+    {
+      g_assert_cmpint (n, >, 0);
+      r->got += (gsize) n;
+    }
+  return r->got == r->len;
+}
+
+/* Reads @len bytes while the transport runs. */
+static void
+raw_receive_exactly (Fixture *f, GSocket *socket, guint8 *buf, gsize len)
+{
+  RawReceive r = { socket, buf, len, 0 };
+
+  if (!wait_for (f, raw_received_all, &r, WAIT_US))
+    g_error ("got %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", r.got, len);
+}
+
+static void
+test_hostile_channel_bad_magic (Fixture *f, gconstpointer data)
+{
+  Node *b;
+  GSocket *raw;
+  guint8 wrong[12];
+
+  REQUIRE_CHANNELS (f);
+  b = node_new (f);
+  raw = raw_connect (b->address);
+  memcpy (wrong, channel_preamble, sizeof wrong);
+  wrong[10] = 'X';
+  raw_send (raw, wrong, sizeof wrong);
+  wait_dropped (b, 1, WAIT_US);
+  g_assert_error (dropped_at (b, 0)->reason, GOSSIP_TRANSPORT_ERROR,
+                  GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  assert_raw_closed (f, raw, WAIT_US);
+  raw_close (raw);
+  g_assert_cmpuint (b->accepted->len, ==, 0);
+  g_assert_cmpuint (b->received->len, ==, 0);
+  assert_still_serves (f, b);
+}
+
+static void
+test_hostile_channel_huge_length_prefix (Fixture *f, gconstpointer data)
+{
+  Node *b;
+  GSocket *raw;
+  const guint8 hello[9] = { 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o' };
+  const guint8 four_gib[4] = { 0xff, 0xff, 0xff, 0xff };
+  guint8 answer[sizeof channel_preamble];
+  Chan *ba;
+
+  REQUIRE_CHANNELS (f);
+  b = node_new (f);
+  raw = raw_connect (b->address);
+  raw_send (raw, channel_preamble, sizeof channel_preamble);
+  raw_send (raw, hello, sizeof hello);
+  /* The acceptor answers with the same preamble (docs/PROTOCOL.md). */
+  raw_receive_exactly (f, raw, answer, sizeof answer);
+  g_assert_cmpmem (answer, sizeof answer, channel_preamble, sizeof channel_preamble);
+  ba = wait_accepted (b, 0);
+  wait_chan_received (ba, 1);
+  g_assert_cmpmem (g_bytes_get_data (g_ptr_array_index (ba->received, 0), NULL), 5, "hello", 5);
+  /* Past the preamble, FF FF FF FF is just a length, refused as such. */
+  raw_send (raw, four_gib, sizeof four_gib);
+  wait_dropped (b, 1, WAIT_US);
+  g_assert_error (dropped_at (b, 0)->reason, GOSSIP_TRANSPORT_ERROR,
+                  GOSSIP_TRANSPORT_ERROR_TOO_BIG);
+  wait_chan_closed (ba);
+  g_assert_nonnull (ba->error);
+  assert_raw_closed (f, raw, WAIT_US);
+  raw_close (raw);
+  assert_still_serves (f, b);
+}
+
+static void
+test_hostile_channel_peer_never_reads (Fixture *f, gconstpointer data)
+{
+  const guint n = 256; /* 64 MiB */
+  Limits l = default_limits ();
+  Node *a;
+  Chan *ch;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetSocketAddress) any = NULL;
+  g_autofree char *peer = NULL;
+  g_autoptr (GBytes) frame = random_bytes (256 * KiB);
+  g_autofree SendResult *results = g_new0 (SendResult, n);
+  GSocket *listener;
+  guint sent = 0, sent_later = 0;
+
+  REQUIRE_CHANNELS (f);
+  l.io_timeout_us = 60 * G_USEC_PER_SEC;
+  a = node_new_with (f, &l);
+  any = inet_address (f->tut->kind->bind_template);
+  listener = g_socket_new (g_socket_address_get_family (G_SOCKET_ADDRESS (any)),
+                           G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  /* A tiny receive window, never read, never even accepted. */
+  g_socket_set_option (listener, SOL_SOCKET, SO_RCVBUF, 4096, NULL);
+  g_assert_true (g_socket_bind (listener, G_SOCKET_ADDRESS (any), FALSE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  peer = socket_address_string (listener);
+
+  ch = chan_open (a, peer);
+  for (guint i = 0; i < n; i++)
+    chan_send (ch, frame, &results[i]);
+  run_for (f, 2 * QUIET_US);
+  for (guint i = 0; i < n; i++)
+    sent += results[i].calls;
+  /* The kernel takes a few MiB; the rest waits in the queue, undone. */
+  run_for (f, 2 * QUIET_US);
+  for (guint i = 0; i < n; i++)
+    sent_later += results[i].calls;
+  g_test_message ("%u of %u frames (256 KiB each) taken by a peer that never reads", sent, n);
+  g_assert_cmpuint (sent, <, n / 2);
+  g_assert_cmpuint (sent_later, ==, sent);
+  g_assert_cmpuint (f->done_count, ==, sent);
+  g_assert_false (ch->closed);
+  for (guint i = 0; i < sent; i++)
+    g_assert_no_error (results[i].error);
+  chan_close (ch, TRUE);
+  run_for (f, QUIET_US);
+  g_assert_cmpuint (f->done_count, ==, sent);
+  raw_close (listener);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Registration */
 
 typedef void (*FixtureFunc) (Fixture *f, gconstpointer data);
@@ -1630,6 +2566,20 @@ static const Case common_cases[] = {
   { "datagrams-disabled", test_datagrams_disabled },
   { "send-burst-each-done-once", test_send_burst_each_done_once },
   { "many-peers", test_many_peers },
+  { "channel/both-ways", test_channel_both_ways },
+  { "channel/keeps-order", test_channel_keeps_order },
+  { "channel/one-mebibyte", test_channel_one_mebibyte },
+  { "channel/frame-limit", test_channel_frame_limit },
+  { "channel/graceful-close", test_channel_graceful_close },
+  { "channel/abort", test_channel_abort },
+  { "channel/unreachable", test_channel_unreachable },
+  { "channel/bad-addresses", test_channel_bad_addresses },
+  { "channel/refused", test_channel_refused },
+  { "channel/close-inside-received", test_channel_close_inside_received },
+  { "channel/destroy-with-open", test_channel_destroy_with_open },
+  { "channel/connection-limit", test_channel_connection_limit },
+  { "channel/frames-before-attach", test_channel_frames_before_attach },
+  { "channel/throughput", test_channel_throughput },
 };
 
 static const Case raw_socket_cases[] = {
@@ -1643,6 +2593,9 @@ static const Case raw_socket_cases[] = {
   { "hostile/oversized-datagram", test_hostile_oversized_datagram },
   { "hostile/peer-never-reads", test_hostile_peer_never_reads },
   { "hostile/connect-timeout", test_hostile_connect_timeout },
+  { "hostile/channel-bad-magic", test_hostile_channel_bad_magic },
+  { "hostile/channel-huge-length-prefix", test_hostile_channel_huge_length_prefix },
+  { "hostile/channel-peer-never-reads", test_hostile_channel_peer_never_reads },
   { "bind-forms", test_socket_bind_forms },
 };
 
@@ -1718,6 +2671,8 @@ add_transport_tests (GPtrArray *tuts, const char *name)
       g_test_add (load_path, Fixture, tut, fixture_setup, test_loads, fixture_teardown);
       for (guint i = 0; i < G_N_ELEMENTS (common_cases); i++)
         add_case (tut, common_cases[i].name, common_cases[i].func);
+      if (strcmp (kind->plugin, "memory") == 0)
+        add_case (tut, "channel/partition", test_memory_channel_partition);
       if (!kind->raw_sockets)
         continue;
       for (guint i = 0; i < G_N_ELEMENTS (raw_socket_cases); i++)

@@ -51,6 +51,8 @@ typedef enum
   EVENT_RECEIVED,
   EVENT_DROPPED,
   EVENT_DONE,
+  EVENT_CHANNEL_ACCEPTED,
+  EVENT_CHANNEL_WAKE,
 } EventKind;
 
 typedef struct
@@ -62,6 +64,7 @@ typedef struct
   GError *error;
   GossipTransportSendFunc done;
   gpointer user_data;
+  SocketConn *channel; /* owned reference; done events of a channel, channel events */
 } Event;
 
 typedef struct
@@ -78,6 +81,12 @@ event_free (gpointer data)
   g_free (ev->from);
   g_clear_pointer (&ev->frame, g_bytes_unref);
   g_clear_error (&ev->error);
+  if (ev->channel != NULL)
+    {
+      if (ev->kind == EVENT_DONE)
+        ev->channel->pending_dones--;
+      socket_conn_unref (ev->channel);
+    }
   g_free (ev);
 }
 
@@ -94,6 +103,7 @@ transport_unref (SocketTransport *t)
   if (--t->ref_count > 0)
     return;
   g_assert (t->destroyed);
+  g_assert (t->channels.length == 0);
   g_hash_table_unref (t->pool);
   g_object_unref (t->clock);
   g_main_context_unref (t->context);
@@ -119,7 +129,16 @@ emit (SocketTransport *t, Event *ev)
         cb->dropped (t->user_data, ev->from, ev->error);
       break;
     case EVENT_DONE:
-      ev->done (ev->user_data, ev->error);
+      /* A channel's owner hears nothing once it closed the channel or was
+       * told it ended. */
+      if (ev->channel == NULL || !ev->channel->owner_gone)
+        ev->done (ev->user_data, ev->error);
+      break;
+    case EVENT_CHANNEL_ACCEPTED:
+      socket_channel_emit_accepted (t, ev->channel);
+      break;
+    case EVENT_CHANNEL_WAKE:
+      socket_channel_emit_wake (t, ev->channel);
       break;
     }
 }
@@ -133,6 +152,7 @@ event_source_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   guint n = t->events.length;
 
   g_source_set_ready_time (source, -1);
+  t->dispatch_turn++;
   transport_ref (t);
   while (n-- > 0 && !t->destroyed)
     {
@@ -205,6 +225,43 @@ socket_transport_emit_done (SocketTransport *t, GossipTransportSendFunc done, gp
   ev->user_data = user_data;
   ev->error = error;
   push_event (t, ev);
+}
+
+void
+socket_transport_emit_channel_done (SocketTransport *t, SocketConn *c, GossipTransportSendFunc done,
+                                    gpointer user_data, GError *error)
+{
+  Event *ev = g_new0 (Event, 1);
+
+  ev->kind = EVENT_DONE;
+  ev->done = done;
+  ev->user_data = user_data;
+  ev->error = error;
+  ev->channel = socket_conn_ref (c);
+  c->pending_dones++;
+  push_event (t, ev);
+}
+
+static void
+push_channel_event (SocketTransport *t, EventKind kind, SocketConn *c)
+{
+  Event *ev = g_new0 (Event, 1);
+
+  ev->kind = kind;
+  ev->channel = socket_conn_ref (c);
+  push_event (t, ev);
+}
+
+void
+socket_transport_emit_channel_accepted (SocketTransport *t, SocketConn *c)
+{
+  push_channel_event (t, EVENT_CHANNEL_ACCEPTED, c);
+}
+
+void
+socket_transport_emit_channel_wake (SocketTransport *t, SocketConn *c)
+{
+  push_channel_event (t, EVENT_CHANNEL_WAKE, c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -413,6 +470,7 @@ socket_destroy (gpointer self)
     return;
   t->destroyed = TRUE;
   socket_conn_close_all (t);
+  socket_channel_release_all (t);
   if (t->udp_source != NULL)
     {
       g_source_destroy (t->udp_source);
@@ -461,7 +519,7 @@ socket_create (const GossipTransportParams *params, GError **error)
       = params->max_datagram_size > 0 ? params->max_datagram_size : DEFAULT_MAX_DATAGRAM_SIZE;
   t->max_datagram_size = MIN (t->max_datagram_size, UDP_MAX_PAYLOAD);
   t->max_frame_size = params->max_frame_size > 0 ? params->max_frame_size : DEFAULT_MAX_FRAME_SIZE;
-  t->max_frame_size = MIN (t->max_frame_size, G_MAXUINT32);
+  t->max_frame_size = MIN (t->max_frame_size, SOCKET_MAX_FRAME_SIZE);
   t->max_connections
       = params->max_connections > 0 ? params->max_connections : DEFAULT_MAX_CONNECTIONS;
   t->idle_timeout_us
@@ -471,6 +529,7 @@ socket_create (const GossipTransportParams *params, GError **error)
       = params->connect_timeout_us > 0 ? params->connect_timeout_us : DEFAULT_CONNECT_TIMEOUT_US;
   g_queue_init (&t->events);
   g_queue_init (&t->conns);
+  g_queue_init (&t->channels);
   t->pool = g_hash_table_new (g_str_hash, g_str_equal);
   t->event_source = g_source_new (&event_source_funcs, sizeof (EventSource));
   ((EventSource *) t->event_source)->t = t;
@@ -524,6 +583,10 @@ static const GossipTransportVTable socket_vtable = {
   .get_local_address = socket_get_local_address,
   .send_datagram = socket_send_datagram,
   .send_reliable = socket_send_reliable,
+  .channel_open = socket_channel_open,
+  .channel_attach = socket_channel_attach,
+  .channel_send = socket_channel_send,
+  .channel_close = socket_channel_close,
 };
 
 GOSSIP_PLUGIN_DEFINE (GOSSIP_PLUGIN_KIND_TRANSPORT, "socket", PACKAGE_VERSION,

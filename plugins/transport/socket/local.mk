@@ -3,6 +3,7 @@ gossipplugin_LTLIBRARIES += plugins/transport/socket/gossip-transport-socket.la
 plugins_transport_socket_gossip_transport_socket_la_SOURCES = \
 	plugins/transport/socket/gossip-transport-socket.c \
 	plugins/transport/socket/socket-connection.c \
+	plugins/transport/socket/socket-channel.c \
 	plugins/transport/socket/socket-address.c \
 	plugins/transport/socket/socket-private.h
 plugins_transport_socket_gossip_transport_socket_la_CPPFLAGS = $(AM_CPPFLAGS) \

@@ -27,16 +27,23 @@
  *
  * Host names (reliable path only) are resolved with GResolver, asynchronously;
  * each resolved address is tried in turn.
+ *
+ * Channels (socket-channel.c) are connections of the same kind, never pooled
+ * and never closed for being idle, whose queues have no limit (the owner
+ * bounds what is in flight).  An accepted connection is pooled only once its
+ * first length prefix shows it is not a channel's preamble.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <gio/gnetworking.h>
 
 #include "socket-private.h"
 
-/* recv() calls per connection per main-loop dispatch, for fairness. */
-#define READS_PER_DISPATCH 4
+/* recv() calls and bytes per connection per main-loop dispatch, for fairness. */
+#define READS_PER_DISPATCH 16
+#define READ_BUDGET        (2 * 1024 * 1024)
 /* sendmsg() calls per connection per dispatch. */
 #define WRITES_PER_DISPATCH 4
 /* I/O vectors per sendmsg(), two per frame. */
@@ -46,25 +53,6 @@
 /* Connections accepted per dispatch of the listener. */
 #define ACCEPTS_PER_DISPATCH 16
 
-typedef enum
-{
-  CONN_RESOLVING,
-  CONN_CONNECTING,
-  CONN_OPEN,
-  CONN_CLOSED,
-} ConnState;
-
-typedef struct
-{
-  GBytes *frame;
-  const guint8 *data;
-  gsize len;
-  guint8 header[4];
-  gsize offset; /* bytes of header + data written */
-  GossipTransportSendFunc done;
-  gpointer user_data;
-} SendItem;
-
 typedef struct
 {
   GSource source;
@@ -72,51 +60,14 @@ typedef struct
   gpointer tag;
 } ConnSource;
 
-struct _SocketConn
-{
-  int ref_count;
-  SocketTransport *t; /* NULL once closed */
-  GList link;         /* in t->conns */
-  ConnState state;
-  char *peer; /* pool key and `from` of its frames */
-  gboolean pooled;
-
-  GSocket *socket;
-  GSource *source;
-  GIOCondition condition;
-
-  /* Connecting: addresses still to try, and the resolver's cancellable. */
-  GList *candidates; /* GInetSocketAddress */
-  GCancellable *cancellable;
-  GError *connect_error; /* why the last candidate failed */
-  guint connect_timer;
-
-  /* Reading. */
-  guint8 header[4];
-  gsize header_got;
-  guint8 *body; /* allocated once the length is known to be acceptable */
-  gsize body_len;
-  gsize body_got;
-  gboolean in_body;
-  guint64 frames_started;
-  gint64 frame_started_at;
-  guint read_timer;
-  guint64 read_timer_frame;
-
-  /* Writing. */
-  GQueue queue; /* SendItem */
-  gsize queued_bytes;
-  guint write_timer;
-
-  gint64 last_active;
-  guint idle_timer;
-};
-
 static void conn_close (SocketConn *c, GError *reason);
 static void conn_try_next_candidate (SocketConn *c);
+static void conn_pool (SocketConn *c);
+static void conn_enqueue_preamble (SocketConn *c);
+static gboolean conn_shut_write (SocketConn *c);
 
-static SocketConn *
-conn_ref (SocketConn *c)
+SocketConn *
+socket_conn_ref (SocketConn *c)
 {
   c->ref_count++;
   return c;
@@ -129,12 +80,14 @@ send_item_free (SendItem *item)
   g_free (item);
 }
 
-static void
-conn_unref (SocketConn *c)
+void
+socket_conn_unref (SocketConn *c)
 {
   if (--c->ref_count > 0)
     return;
   g_assert (c->state == CONN_CLOSED);
+  g_queue_clear_full (&c->inbox, (GDestroyNotify) g_bytes_unref);
+  g_clear_error (&c->end_error);
   g_free (c->peer);
   g_free (c);
 }
@@ -148,7 +101,7 @@ now (SocketTransport *t)
 static gboolean
 frame_in_progress (SocketConn *c)
 {
-  return c->header_got > 0 || c->in_body;
+  return c->header_got > 0 || c->in_body || c->preamble == PREAMBLE_MAGIC;
 }
 
 static gboolean
@@ -273,6 +226,15 @@ write_timer_fired (gpointer data)
 }
 
 static void
+linger_timer_fired (gpointer data)
+{
+  SocketConn *c = data;
+
+  c->linger_timer = 0;
+  conn_close (c, NULL);
+}
+
+static void
 connect_timer_fired (gpointer data)
 {
   SocketConn *c = data;
@@ -319,7 +281,7 @@ conn_restart_write_timer (SocketConn *c)
 /* Life cycle */
 
 static SocketConn *
-conn_new (SocketTransport *t, const char *peer)
+conn_new (SocketTransport *t, const char *peer, gboolean pool)
 {
   SocketConn *c = g_new0 (SocketConn, 1);
 
@@ -329,19 +291,42 @@ conn_new (SocketTransport *t, const char *peer)
   c->link.data = c;
   g_queue_push_tail_link (&t->conns, &c->link);
   g_queue_init (&c->queue);
+  g_queue_init (&c->inbox);
   c->last_active = now (t);
+  if (pool)
+    conn_pool (c);
+  return c;
+}
+
+/* Makes @c the pooled connection for its peer, unless there is one. */
+static void
+conn_pool (SocketConn *c)
+{
+  SocketTransport *t = c->t;
+
   if (!g_hash_table_contains (t->pool, c->peer))
     {
       g_hash_table_insert (t->pool, c->peer, c);
       c->pooled = TRUE;
     }
-  return c;
+}
+
+static void
+conn_report_done (SocketTransport *t, SocketConn *c, SendItem *item, GError *error)
+{
+  if (item->done == NULL)
+    g_clear_error (&error);
+  else if (c->is_channel)
+    socket_transport_emit_channel_done (t, c, item->done, item->user_data, error);
+  else
+    socket_transport_emit_done (t, item->done, item->user_data, error);
 }
 
 /*
  * Closes @c: sources, timers and socket go; queued sends fail with @reason
- * (taken; a generic one when NULL).  Nothing is reported once the transport
- * is being destroyed.
+ * (taken; a generic one when NULL).  A channel's owner is then told it ended,
+ * with @reason (NULL: the peer closed it cleanly).  Nothing is reported once
+ * the transport is being destroyed.
  */
 static void
 conn_close (SocketConn *c, GError *reason)
@@ -359,6 +344,7 @@ conn_close (SocketConn *c, GError *reason)
   gossip_clock_clear_timer (t->clock, &c->read_timer);
   gossip_clock_clear_timer (t->clock, &c->write_timer);
   gossip_clock_clear_timer (t->clock, &c->idle_timer);
+  gossip_clock_clear_timer (t->clock, &c->linger_timer);
   if (c->cancellable != NULL)
     {
       g_cancellable_cancel (c->cancellable);
@@ -373,27 +359,37 @@ conn_close (SocketConn *c, GError *reason)
   while ((item = g_queue_pop_head (&c->queue)) != NULL)
     {
       if (item->done != NULL)
-        socket_transport_emit_done (
-            t, item->done, item->user_data,
-            reason != NULL ? g_error_copy (reason)
-                           : g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_CLOSED,
-                                          "connection to %s closed", c->peer));
+        conn_report_done (t, c, item,
+                          reason != NULL
+                              ? g_error_copy (reason)
+                              : g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_CLOSED,
+                                             "connection to %s closed", c->peer));
       send_item_free (item);
     }
   c->queued_bytes = 0;
+  if (c->is_channel)
+    socket_channel_ended (t, c, reason);
   g_clear_error (&reason);
   g_clear_pointer (&c->body, g_free);
   g_list_free_full (g_steal_pointer (&c->candidates), g_object_unref);
   g_clear_error (&c->connect_error);
   c->t = NULL;
-  conn_unref (c);
+  socket_conn_unref (c);
 }
 
 void
 socket_conn_close_all (SocketTransport *t)
 {
   while (t->conns.head != NULL)
-    conn_close (t->conns.head->data, NULL);
+    {
+      SocketConn *c = t->conns.head->data;
+
+      /* A channel's peer must not take the end for a clean close. */
+      if (c->is_channel)
+        socket_conn_abort (c);
+      else
+        conn_close (c, NULL);
+    }
 }
 
 static void
@@ -406,7 +402,9 @@ conn_opened (SocketConn *c)
   g_list_free_full (g_steal_pointer (&c->candidates), g_object_unref);
   g_clear_error (&c->connect_error);
   c->last_active = now (t);
-  c->idle_timer = gossip_clock_add_timer (t->clock, t->idle_timeout_us, idle_timer_fired, c, NULL);
+  if (!c->is_channel)
+    c->idle_timer
+        = gossip_clock_add_timer (t->clock, t->idle_timeout_us, idle_timer_fired, c, NULL);
   conn_update_condition (c);
   conn_restart_write_timer (c);
 }
@@ -428,7 +426,10 @@ conn_frame_complete (SocketConn *c, GBytes *frame)
   SocketTransport *t = c->t;
 
   c->last_active = now (t);
-  socket_transport_emit_received (t, GOSSIP_TRANSPORT_PATH_RELIABLE, c->peer, frame);
+  if (c->is_channel)
+    socket_channel_frame (c, frame);
+  else
+    socket_transport_emit_received (t, GOSSIP_TRANSPORT_PATH_RELIABLE, c->peer, frame);
   g_bytes_unref (frame);
 }
 
@@ -442,59 +443,135 @@ conn_body_complete (SocketConn *c)
   conn_frame_complete (c, frame);
 }
 
+static void
+conn_protocol_error (SocketConn *c, const char *what)
+{
+  socket_transport_emit_dropped (c->t, c->peer,
+                                 g_error_new (GOSSIP_TRANSPORT_ERROR,
+                                              GOSSIP_TRANSPORT_ERROR_PROTOCOL, "%s sent %s",
+                                              c->peer, what));
+  conn_close (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                              "connection to %s closed: the peer sent %s", c->peer, what));
+}
+
+/* An accepted connection turned out to be a channel: it leaves the idle
+ * rules of pooled connections, answers the preamble and is offered to the
+ * owner.  Returns FALSE when it was refused and closed at once. */
+static gboolean
+conn_become_channel (SocketConn *c)
+{
+  SocketTransport *t = c->t;
+
+  if (t->callbacks->channel_accepted == NULL)
+    {
+      socket_conn_abort (c);
+      return FALSE;
+    }
+  c->is_channel = TRUE;
+  gossip_clock_clear_timer (t->clock, &c->idle_timer);
+  socket_channel_init (t, c);
+  conn_enqueue_preamble (c);
+  socket_transport_emit_channel_accepted (t, c);
+  return TRUE;
+}
+
+/* The length prefix in c->header is complete: act on it.  Returns FALSE
+ * when the connection was closed. */
+static gboolean
+conn_header_complete (SocketConn *c)
+{
+  SocketTransport *t = c->t;
+  guint32 frame_len = ((guint32) c->header[0] << 24) | ((guint32) c->header[1] << 16)
+                      | ((guint32) c->header[2] << 8) | (guint32) c->header[3];
+
+  c->header_got = 0;
+  if (c->preamble != PREAMBLE_NONE)
+    {
+      if (frame_len == SOCKET_CHANNEL_PREFIX)
+        {
+          c->preamble = PREAMBLE_MAGIC;
+          c->magic_got = 0;
+          return TRUE;
+        }
+      if (c->preamble == PREAMBLE_REQUIRED)
+        {
+          conn_protocol_error (c, "an answer to a channel without the preamble");
+          return FALSE;
+        }
+      c->preamble = PREAMBLE_NONE;
+      conn_pool (c);
+    }
+  if (frame_len > t->max_frame_size)
+    {
+      socket_transport_emit_dropped (t, c->peer,
+                                     g_error_new (GOSSIP_TRANSPORT_ERROR,
+                                                  GOSSIP_TRANSPORT_ERROR_TOO_BIG,
+                                                  "%s announced a %" G_GUINT32_FORMAT
+                                                  "-byte frame; the limit is %" G_GSIZE_FORMAT,
+                                                  c->peer, frame_len, t->max_frame_size));
+      conn_close (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
+                                  "connection to %s closed: the peer sent an oversized frame",
+                                  c->peer));
+      return FALSE;
+    }
+  if (frame_len == 0)
+    {
+      conn_frame_complete (c, g_bytes_new (NULL, 0));
+      return TRUE;
+    }
+  c->body = g_malloc (frame_len);
+  c->body_len = frame_len;
+  c->body_got = 0;
+  c->in_body = TRUE;
+  return TRUE;
+}
+
+static void
+conn_header_started (SocketConn *c)
+{
+  c->frames_started++;
+  c->frame_started_at = now (c->t);
+}
+
 /* Feeds bytes from the scratch buffer into the frame parser.  Returns FALSE
  * when the connection was closed. */
 static gboolean
 conn_consume (SocketConn *c, const guint8 *data, gsize len)
 {
-  SocketTransport *t = c->t;
-
   while (len > 0)
     {
       gsize n;
 
-      if (!c->in_body)
+      if (c->preamble == PREAMBLE_MAGIC)
         {
-          guint32 frame_len;
-
-          if (c->header_got == 0)
+          n = MIN (sizeof c->magic - c->magic_got, len);
+          memcpy (c->magic + c->magic_got, data, n);
+          c->magic_got += n;
+          data += n;
+          len -= n;
+          if (memcmp (c->magic, SOCKET_CHANNEL_MAGIC, c->magic_got) != 0)
             {
-              c->frames_started++;
-              c->frame_started_at = now (t);
+              conn_protocol_error (c, "a channel preamble with a wrong magic");
+              return FALSE;
             }
+          if (c->magic_got == sizeof c->magic)
+            {
+              c->preamble = PREAMBLE_NONE;
+              if (!c->is_channel && !conn_become_channel (c))
+                return FALSE;
+            }
+        }
+      else if (!c->in_body)
+        {
+          if (c->header_got == 0)
+            conn_header_started (c);
           n = MIN (sizeof c->header - c->header_got, len);
           memcpy (c->header + c->header_got, data, n);
           c->header_got += n;
           data += n;
           len -= n;
-          if (c->header_got < sizeof c->header)
-            break;
-          c->header_got = 0;
-          frame_len = ((guint32) c->header[0] << 24) | ((guint32) c->header[1] << 16)
-                      | ((guint32) c->header[2] << 8) | (guint32) c->header[3];
-          if (frame_len > t->max_frame_size)
-            {
-              socket_transport_emit_dropped (
-                  t, c->peer,
-                  g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TOO_BIG,
-                               "%s announced a %" G_GUINT32_FORMAT
-                               "-byte frame; the limit is %" G_GSIZE_FORMAT,
-                               c->peer, frame_len, t->max_frame_size));
-              conn_close (c,
-                          g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
-                                       "connection to %s closed: the peer sent an oversized frame",
-                                       c->peer));
-              return FALSE;
-            }
-          if (frame_len == 0)
-            {
-              conn_frame_complete (c, g_bytes_new (NULL, 0));
-              continue;
-            }
-          c->body = g_malloc (frame_len);
-          c->body_len = frame_len;
-          c->body_got = 0;
-          c->in_body = TRUE;
+          if (c->header_got == sizeof c->header && !conn_header_complete (c))
+            return FALSE;
         }
       else
         {
@@ -515,15 +592,36 @@ static gboolean
 conn_read (SocketConn *c)
 {
   SocketTransport *t = c->t;
+  gsize budget = READ_BUDGET;
 
-  for (guint i = 0; i < READS_PER_DISPATCH; i++)
+  for (guint i = 0; i < READS_PER_DISPATCH && budget > 0; i++)
     {
       g_autoptr (GError) error = NULL;
+      /* A large body is read in place, with the next length prefix behind
+       * it: one recv() per frame and no copy.  Everything else goes through
+       * the scratch buffer. */
       gboolean direct = c->in_body && c->body_len - c->body_got >= DIRECT_READ_MIN;
-      gsize want = direct ? c->body_len - c->body_got : SOCKET_READ_CHUNK;
-      gssize n = g_socket_receive (
-          c->socket, direct ? (char *) c->body + c->body_got : (char *) t->read_buffer, want, NULL,
-          &error);
+      GInputVector vectors[2];
+      guint n_vectors = 1;
+      gsize want;
+      gssize n;
+
+      if (direct)
+        {
+          vectors[0].buffer = c->body + c->body_got;
+          vectors[0].size = c->body_len - c->body_got;
+          vectors[1].buffer = c->header;
+          vectors[1].size = sizeof c->header;
+          n_vectors = 2;
+        }
+      else
+        {
+          vectors[0].buffer = t->read_buffer;
+          vectors[0].size = SOCKET_READ_CHUNK;
+        }
+      want = vectors[0].size + (n_vectors > 1 ? vectors[1].size : 0);
+      n = g_socket_receive_message (c->socket, NULL, vectors, n_vectors, NULL, NULL, NULL, NULL,
+                                    &error);
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         break;
@@ -534,16 +632,34 @@ conn_read (SocketConn *c)
                 t, c->peer,
                 g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
                              "%s closed the connection in the middle of a frame", c->peer));
-          conn_close (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
-                                      "connection to %s closed: %s", c->peer,
-                                      n == 0 ? "closed by the peer" : error->message));
+          /* A channel's peer closing at a frame boundary is its clean end. */
+          if (n == 0 && c->is_channel && c->preamble == PREAMBLE_NONE && !frame_in_progress (c))
+            conn_close (c, NULL);
+          else
+            conn_close (c,
+                        g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
+                                     "connection to %s closed: %s", c->peer,
+                                     n != 0                             ? error->message
+                                     : c->preamble == PREAMBLE_REQUIRED ? "the channel was refused"
+                                                                        : "closed by the peer"));
           return FALSE;
         }
+      budget -= MIN (budget, (gsize) n);
       if (direct)
         {
-          c->body_got += (gsize) n;
+          gsize body_n = MIN ((gsize) n, vectors[0].size);
+          gsize header_n = (gsize) n - body_n;
+
+          c->body_got += body_n;
           if (c->body_got == c->body_len)
             conn_body_complete (c);
+          if (header_n > 0)
+            {
+              conn_header_started (c);
+              c->header_got = header_n;
+              if (header_n == sizeof c->header && !conn_header_complete (c))
+                return FALSE;
+            }
         }
       else if (!conn_consume (c, t->read_buffer, (gsize) n))
         return FALSE;
@@ -614,8 +730,7 @@ conn_flush (SocketConn *c)
               g_queue_pop_head (&c->queue);
               c->queued_bytes -= item->len;
               progress = TRUE;
-              if (item->done != NULL)
-                socket_transport_emit_done (t, item->done, item->user_data, NULL);
+              conn_report_done (t, c, item, NULL);
               send_item_free (item);
             }
         }
@@ -628,7 +743,108 @@ conn_flush (SocketConn *c)
       conn_restart_write_timer (c);
     }
   conn_update_condition (c);
+  if (c->closing && c->queue.length == 0)
+    return conn_shut_write (c);
   return TRUE;
+}
+
+/* A channel closed gracefully has sent everything: send FIN, then read (and
+ * drop) until the peer's own EOF, for at most io_timeout_us, so that nothing
+ * unread makes our close a reset that could destroy the tail of the data.
+ * Returns FALSE when the connection was closed. */
+static gboolean
+conn_shut_write (SocketConn *c)
+{
+  SocketTransport *t = c->t;
+  g_autoptr (GError) error = NULL;
+
+  if (c->shut || c->state != CONN_OPEN)
+    return TRUE;
+  c->shut = TRUE;
+  if (!g_socket_shutdown (c->socket, FALSE, TRUE, &error))
+    {
+      conn_close (c, NULL);
+      return FALSE;
+    }
+  c->linger_timer
+      = gossip_clock_add_timer (t->clock, t->io_timeout_us, linger_timer_fired, c, NULL);
+  return TRUE;
+}
+
+static SendItem *
+send_item_new (GBytes *frame, GossipTransportSendFunc done, gpointer user_data)
+{
+  SendItem *item = g_new0 (SendItem, 1);
+  gsize len;
+
+  item->frame = g_bytes_ref (frame);
+  item->data = g_bytes_get_data (frame, &len);
+  item->len = len;
+  item->header[0] = (guint8) (len >> 24);
+  item->header[1] = (guint8) (len >> 16);
+  item->header[2] = (guint8) (len >> 8);
+  item->header[3] = (guint8) len;
+  item->done = done;
+  item->user_data = user_data;
+  return item;
+}
+
+static void
+conn_push (SocketConn *c, SendItem *item)
+{
+  g_queue_push_tail (&c->queue, item);
+  c->queued_bytes += item->len;
+  if (c->state == CONN_OPEN && c->queue.length == 1)
+    {
+      conn_update_condition (c);
+      conn_restart_write_timer (c);
+    }
+}
+
+/* Queues @frame on @c, whatever its state and queue length: the caller
+ * checked the frame's size. */
+void
+socket_conn_enqueue (SocketConn *c, GBytes *frame, GossipTransportSendFunc done, gpointer user_data)
+{
+  conn_push (c, send_item_new (frame, done, user_data));
+}
+
+/* The channel preamble, as an item whose header is the reserved prefix. */
+static void
+conn_enqueue_preamble (SocketConn *c)
+{
+  g_autoptr (GBytes) magic = g_bytes_new_static (SOCKET_CHANNEL_MAGIC, SOCKET_CHANNEL_MAGIC_LEN);
+  SendItem *item = send_item_new (magic, NULL, NULL);
+
+  for (guint i = 0; i < sizeof item->header; i++)
+    item->header[i] = (guint8) (SOCKET_CHANNEL_PREFIX >> (24 - 8 * i));
+  conn_push (c, item);
+}
+
+/* Graceful end of a channel: what is queued goes out, then FIN. */
+void
+socket_conn_shutdown (SocketConn *c)
+{
+  c->closing = TRUE;
+  if (c->state == CONN_OPEN && c->queue.length == 0)
+    conn_shut_write (c);
+}
+
+/* Abrupt end: the queue is dropped and the peer gets a reset. */
+void
+socket_conn_abort (SocketConn *c)
+{
+  if (c->state == CONN_CLOSED)
+    return;
+  if (c->state == CONN_OPEN)
+    {
+      struct linger linger = { 1, 0 };
+
+      if (setsockopt (g_socket_get_fd (c->socket), SOL_SOCKET, SO_LINGER, &linger, sizeof linger)
+          != 0)
+        g_debug ("SO_LINGER on %s: %s", c->peer, g_strerror (errno));
+    }
+  conn_close (c, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -653,7 +869,7 @@ conn_connected_or_failed (SocketConn *c)
 static void
 conn_handle_io (SocketConn *c, GIOCondition revents)
 {
-  conn_ref (c);
+  socket_conn_ref (c);
   if (c->state == CONN_CONNECTING)
     conn_connected_or_failed (c);
   else if (c->state == CONN_OPEN)
@@ -665,7 +881,7 @@ conn_handle_io (SocketConn *c, GIOCondition revents)
       if (open && c->queue.length > 0 && (revents & (G_IO_OUT | G_IO_ERR)))
         conn_flush (c);
     }
-  conn_unref (c);
+  socket_conn_unref (c);
 }
 
 static void
@@ -730,7 +946,7 @@ conn_resolved (GObject *resolver, GAsyncResult *result, gpointer data)
       conn_try_next_candidate (c);
     }
   g_resolver_free_addresses (addresses);
-  conn_unref (c);
+  socket_conn_unref (c);
 }
 
 /* The least recently used connection with nothing in flight, if any. */
@@ -743,33 +959,40 @@ find_evictable (SocketTransport *t)
     {
       SocketConn *c = l->data;
 
-      if (!conn_is_busy (c) && (best == NULL || c->last_active < best->last_active))
+      if (!c->is_channel && !conn_is_busy (c)
+          && (best == NULL || c->last_active < best->last_active))
         best = c;
     }
   return best;
 }
 
-/* A new outbound connection, registered in the pool but not started. */
-static SocketConn *
-conn_new_outbound (SocketTransport *t, SocketTarget *target, GError **error)
+/* Room for one more connection, closing an idle one if need be. */
+static gboolean
+conn_make_room (SocketTransport *t, const SocketTarget *target, GError **error)
 {
-  SocketConn *c;
+  SocketConn *victim;
 
-  if (t->conns.length >= t->max_connections)
+  if (t->conns.length < t->max_connections)
+    return TRUE;
+  victim = find_evictable (t);
+  if (victim == NULL)
     {
-      SocketConn *victim = find_evictable (t);
-
-      if (victim == NULL)
-        {
-          g_set_error (error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
-                       "cannot connect to %s: %u connections are open, none idle", target->key,
-                       t->conns.length);
-          return NULL;
-        }
-      g_debug ("closing idle connection %s to make room for %s", victim->peer, target->key);
-      conn_close (victim, NULL);
+      g_set_error (error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
+                   "cannot connect to %s: %u connections are open, none idle", target->key,
+                   t->conns.length);
+      return FALSE;
     }
-  c = conn_new (t, target->key);
+  g_debug ("closing idle connection %s to make room for %s", victim->peer, target->key);
+  conn_close (victim, NULL);
+  return TRUE;
+}
+
+/* A new outbound connection, not started. */
+static SocketConn *
+conn_new_outbound (SocketTransport *t, const SocketTarget *target, gboolean pool)
+{
+  SocketConn *c = conn_new (t, target->key, pool);
+
   c->state = CONN_RESOLVING;
   if (target->inet != NULL)
     c->candidates = g_list_prepend (NULL, g_object_ref (target->inet));
@@ -795,7 +1018,7 @@ conn_start (SocketConn *c, const SocketTarget *target)
     /* The result comes back on the thread-default context of this call. */
     g_main_context_push_thread_default (t->context);
     g_resolver_lookup_by_name_async (resolver, target->host, c->cancellable, conn_resolved,
-                                     conn_ref (c));
+                                     socket_conn_ref (c));
     g_main_context_pop_thread_default (t->context);
   }
 }
@@ -809,7 +1032,6 @@ socket_conn_send (SocketTransport *t, const char *address, GBytes *frame,
   gsize len = g_bytes_get_size (frame);
   SocketConn *c;
   gboolean is_new = FALSE;
-  SendItem *item;
 
   if (len > t->max_frame_size || len > G_MAXUINT32)
     {
@@ -828,12 +1050,12 @@ socket_conn_send (SocketTransport *t, const char *address, GBytes *frame,
   c = g_hash_table_lookup (t->pool, target.key);
   if (c == NULL)
     {
-      c = conn_new_outbound (t, &target, &error);
-      if (c == NULL)
+      if (!conn_make_room (t, &target, &error))
         {
           socket_transport_emit_done (t, done, user_data, error);
           return;
         }
+      c = conn_new_outbound (t, &target, TRUE);
       is_new = TRUE;
     }
   else if (c->queue.length >= SOCKET_SEND_QUEUE_MAX_FRAMES
@@ -847,26 +1069,33 @@ socket_conn_send (SocketTransport *t, const char *address, GBytes *frame,
       return;
     }
 
-  item = g_new0 (SendItem, 1);
-  item->frame = g_bytes_ref (frame);
-  item->data = g_bytes_get_data (frame, NULL);
-  item->len = len;
-  item->header[0] = (guint8) (len >> 24);
-  item->header[1] = (guint8) (len >> 16);
-  item->header[2] = (guint8) (len >> 8);
-  item->header[3] = (guint8) len;
-  item->done = done;
-  item->user_data = user_data;
-  g_queue_push_tail (&c->queue, item);
-  c->queued_bytes += len;
-
+  socket_conn_enqueue (c, frame, done, user_data);
   if (is_new)
     conn_start (c, &target); /* may close @c already; its send then fails, later */
-  else if (c->state == CONN_OPEN && c->queue.length == 1)
-    {
-      conn_update_condition (c);
-      conn_restart_write_timer (c);
-    }
+}
+
+/* A channel to @target: connecting in the background, the preamble queued.
+ * Without room for it, the channel is returned already ended with LIMIT. */
+SocketConn *
+socket_conn_open_channel (SocketTransport *t, const SocketTarget *target,
+                          const GossipTransportChannelCallbacks *callbacks, gpointer user_data)
+{
+  GError *error = NULL;
+  gboolean room = conn_make_room (t, target, &error);
+  SocketConn *c = conn_new_outbound (t, target, FALSE);
+
+  c->is_channel = TRUE;
+  c->preamble = PREAMBLE_REQUIRED;
+  c->callbacks = *callbacks;
+  c->user_data = user_data;
+  c->attached = TRUE;
+  socket_channel_init (t, c);
+  conn_enqueue_preamble (c);
+  if (!room)
+    conn_close (c, error);
+  else
+    conn_start (c, target);
+  return c;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -909,7 +1138,9 @@ socket_conn_accept_all (SocketTransport *t)
           continue;
         }
       socket_tune (socket);
-      c = conn_new (t, peer);
+      /* Pooled once its first length prefix shows it is no channel. */
+      c = conn_new (t, peer, FALSE);
+      c->preamble = PREAMBLE_MAYBE;
       conn_attach (c, socket, G_IO_IN);
       conn_opened (c);
     }
