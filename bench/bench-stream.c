@@ -291,6 +291,12 @@ bench_one (const char *transport, const char *cipher, guint64 size_mib, guint me
       return FALSE;
     }
   target = gossip_cluster_get_node (a, "bench1");
+  if (target == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "bench1 is not a member");
+      return FALSE;
+    }
+  g_object_ref (target);
 
   /* Throughput */
   memset (&w, 0, sizeof w);
@@ -373,6 +379,10 @@ bench_one (const char *transport, const char *cipher, guint64 size_mib, guint me
   g_clear_object (&sink.stream);
   gossip_cluster_stop (a);
   gossip_cluster_stop (b);
+  /* Let the reads still pending on this run's streams fail and finish
+   * before the Sink they point at goes. */
+  for (guint i = 0; i < 1000 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
   g_free (sink.buffer);
   g_free (src.data);
   return TRUE;

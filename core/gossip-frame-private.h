@@ -42,8 +42,7 @@ gboolean _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_f
 
 GBytes *_gossip_pipeline_seal_bytes (GossipPipeline *pipeline, const guint8 *data, gsize len,
                                      GError **error);
-GBytes *_gossip_pipeline_open_bytes (GossipPipeline *pipeline, const guint8 *frame, gsize len,
-                                     GError **error);
+GBytes *_gossip_pipeline_open_bytes (GossipPipeline *pipeline, GBytes *frame, GError **error);
 gboolean _gossip_pipeline_encode_body (GossipPipeline *pipeline, GVariant *message, GByteArray *out,
                                        GError **error);
 GVariant *_gossip_pipeline_decode_body (GossipPipeline *pipeline, const guint8 *data, gsize len,

@@ -188,6 +188,7 @@ defer (StreamCore *core, GSourceFunc func)
   GSource *source;
 
   source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_HIGH);
   g_source_set_callback (source, func, core_ref (core), (GDestroyNotify) core_unref);
   g_source_attach (source, core->context);
   g_source_unref (source);
@@ -392,8 +393,7 @@ on_data (StreamCore *core, GBytes *frame)
       protocol_error (core, "data before the stream was open");
       return;
     }
-  data = _gossip_pipeline_open_bytes (core->pipeline, g_bytes_get_data (frame, NULL),
-                                      g_bytes_get_size (frame), &error);
+  data = _gossip_pipeline_open_bytes (core->pipeline, frame, &error);
   if (data == NULL)
     {
       protocol_error (core, "%s", error->message);
@@ -1124,6 +1124,16 @@ open_complete (StreamCore *core, GError *error)
   if (core->cancel_id != 0)
     g_cancellable_disconnect (cancellable, core->cancel_id);
   core->cancel_id = 0;
+  if (error == NULL && g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      /* Opened, but the caller no longer wants it. */
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      core_end (core,
+                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "opening was cancelled"),
+                TRUE);
+      return;
+    }
   if (error != NULL)
     g_task_return_error (task, error);
   else

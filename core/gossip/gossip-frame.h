@@ -148,5 +148,6 @@ guint64 gossip_pipeline_get_rejected_total (GossipPipeline *pipeline);
 gsize gossip_pipeline_get_overhead (GossipPipeline *pipeline);
 
 GBytes *gossip_frame_new_notice (const char *text);
+GBytes *gossip_bytes_new_pooled (gsize size, guint8 **data);
 
 G_END_DECLS

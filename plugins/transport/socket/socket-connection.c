@@ -370,7 +370,8 @@ conn_close (SocketConn *c, GError *reason)
   if (c->is_channel)
     socket_channel_ended (t, c, reason);
   g_clear_error (&reason);
-  g_clear_pointer (&c->body, g_free);
+  c->body = NULL;
+  g_clear_pointer (&c->body_bytes, g_bytes_unref);
   g_list_free_full (g_steal_pointer (&c->candidates), g_object_unref);
   g_clear_error (&c->connect_error);
   c->t = NULL;
@@ -436,8 +437,9 @@ conn_frame_complete (SocketConn *c, GBytes *frame)
 static void
 conn_body_complete (SocketConn *c)
 {
-  GBytes *frame = g_bytes_new_take (g_steal_pointer (&c->body), c->body_len);
+  GBytes *frame = g_steal_pointer (&c->body_bytes);
 
+  c->body = NULL;
   c->in_body = FALSE;
   c->body_len = c->body_got = 0;
   conn_frame_complete (c, frame);
@@ -519,7 +521,9 @@ conn_header_complete (SocketConn *c)
       conn_frame_complete (c, g_bytes_new (NULL, 0));
       return TRUE;
     }
-  c->body = g_malloc (frame_len);
+  /* Large frames come from recycled buffers: fresh ones would cost a page
+   * fault per 4 KiB as the body arrives. */
+  c->body_bytes = gossip_bytes_new_pooled (frame_len, &c->body);
   c->body_len = frame_len;
   c->body_got = 0;
   c->in_body = TRUE;

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "gossip/gossip-clock.h"
+#include "gossip/gossip-frame.h"
 #include "gossip/gossip-transport.h"
 
 /* Frames read from the scratch buffer per recv(); larger frame bodies are
@@ -81,7 +82,8 @@ struct _SocketConn
   gsize magic_got;
   guint8 header[4];
   gsize header_got;
-  guint8 *body; /* allocated once the length is known to be acceptable */
+  guint8 *body;       /* body_bytes' data: written as the frame arrives */
+  GBytes *body_bytes; /* allocated once the length is known to be acceptable */
   gsize body_len;
   gsize body_got;
   gboolean in_body;
