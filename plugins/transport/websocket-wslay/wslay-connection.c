@@ -294,7 +294,8 @@ want_write (WsConn *c)
     return TRUE;
   if (c->ws == NULL || (c->state != CONN_OPEN && c->state != CONN_CLOSING))
     return FALSE;
-  return wslay_event_want_write (c->ws) || (c->state == CONN_OPEN && c->queue.length > 0);
+  return wslay_event_want_write (c->ws)
+         || (c->state == CONN_OPEN && (c->queue.length > 0 || c->close_when_drained));
 }
 
 static void
