@@ -106,8 +106,8 @@ static const char *const ws_bad_addresses[] = {
 };
 
 #define WSLAY_CONFIG_INSECURE "[websocket]\nallow_insecure=true\n"
-#define WSLAY_CONFIG_TLS                                                                          \
-  "[websocket]\ntls_cert_file={certs}/server-cert.pem\ntls_key_file={certs}/server-key.pem\n"    \
+#define WSLAY_CONFIG_TLS                                                                           \
+  "[websocket]\ntls_cert_file={certs}/server-cert.pem\ntls_key_file={certs}/server-key.pem\n"      \
   "tls_ca_file={certs}/ca.pem\n"
 
 static const TransportKind known_kinds[] = {

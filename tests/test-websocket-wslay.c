@@ -57,8 +57,8 @@ on_received (gpointer data, GossipTransportPath path, const char *from, GBytes *
   Node *n = data;
 
   g_assert_cmpint (path, ==, GOSSIP_TRANSPORT_PATH_RELIABLE);
-  g_ptr_array_add (n->received, g_bytes_new (g_bytes_get_data (frame, NULL),
-                                             g_bytes_get_size (frame)));
+  g_ptr_array_add (n->received,
+                   g_bytes_new (g_bytes_get_data (frame, NULL), g_bytes_get_size (frame)));
   g_ptr_array_add (n->from, g_strdup (from));
 }
 
@@ -329,8 +329,8 @@ raw_connect (const char *url)
   g_autofree char *host = g_strndup (authority, colon - authority);
   g_autoptr (GSocketAddress) to
       = g_inet_socket_address_new_from_string (host, (guint) atoi (colon + 1));
-  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                  G_SOCKET_PROTOCOL_TCP, &error);
+  GSocket *socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
 
   g_assert_no_error (error);
   g_socket_set_timeout (socket, 5);
@@ -564,9 +564,8 @@ test_wrong_path_and_protocol (void)
   g_autoptr (GMainContext) context = g_main_context_new ();
   Node *a = node_new (context, &insecure);
   Node *b = node_new (context, &insecure);
-  g_autofree char *wrong = g_strdup_printf ("%.*s/elsewhere",
-                                            (int) (strlen (b->address) - strlen ("/gossip")),
-                                            b->address);
+  g_autofree char *wrong = g_strdup_printf (
+      "%.*s/elsewhere", (int) (strlen (b->address) - strlen ("/gossip")), b->address);
   g_autoptr (GBytes) frame = g_bytes_new_static ("x", 1);
   Done done = { 0 };
   struct
@@ -621,16 +620,14 @@ test_bad_handshakes (void)
   raw_send (garbage, junk, strlen (junk));
   assert_closes (b, garbage);
   wait_dropped (b, 1);
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
 
   /* A head above 8 KiB is refused without waiting for its end. */
   raw_send (oversized, "GET /gossip HTTP/1.1\r\nX-Pad: ", 29);
   raw_send (oversized, huge, strlen (huge));
   assert_closes (b, oversized);
   wait_dropped (b, 2);
-  g_assert_error (dropped_at (b, 1), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  g_assert_error (dropped_at (b, 1), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
   raw_close (garbage);
   raw_close (oversized);
   node_free (b);
@@ -674,8 +671,7 @@ test_slow_handshake (void)
   d.socket = raw_connect (b->address);
   /* A byte every 50 ms: the head would take 3 s, the limit is 300 ms. */
   g_assert_true (wait_for (context, dribble, &d, 3 * SEC));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_TIMEOUT);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT);
   g_assert_cmpuint (d.sent, <, 30);
   assert_closes (b, d.socket);
   raw_close (d.socket);
@@ -695,8 +691,7 @@ test_text_message_dropped (void)
   raw_frame (raw, 0x2, "binary", TRUE);
   raw_frame (raw, 0x1, "text", TRUE);
   g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
   g_assert_cmpuint (b->received->len, ==, 1);
   g_assert_cmpmem (g_bytes_get_data (g_ptr_array_index (b->received, 0), NULL), 6, "binary", 6);
   g_assert_true (g_str_has_prefix (g_ptr_array_index (b->from, 0), "ws://127.0.0.1:"));
@@ -715,8 +710,7 @@ test_unmasked_frame_dropped (void)
   /* Clients must mask their frames (RFC 6455 5.1). */
   raw_frame (raw, 0x2, "unmasked", FALSE);
   g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
   g_assert_cmpuint (b->received->len, ==, 0);
   assert_closes (b, raw);
   raw_close (raw);
@@ -737,8 +731,7 @@ test_huge_length_refused (void)
   raw_send (raw, header, n);
   raw_send (raw, "payload", 7);
   g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_TOO_BIG);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TOO_BIG);
   assert_closes (b, raw);
   raw_close (raw);
   node_free (b);
@@ -761,8 +754,7 @@ test_slow_message (void)
   raw_send (raw, header, n);
   raw_send (raw, "only part", 9);
   g_assert_true (wait_for (context, has_dropped, b, 3 * SEC));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR,
-                  GOSSIP_TRANSPORT_ERROR_TIMEOUT);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT);
   assert_closes (b, raw);
   raw_close (raw);
   node_free (b);
@@ -1027,8 +1019,8 @@ test_cluster_wss (void)
   g_autofree char *key = g_build_filename (certs_dir, "server-key.pem", NULL);
   g_autofree char *ca = g_build_filename (certs_dir, "ca.pem", NULL);
   const char *const settings[] = {
-    FAST, "websocket", "tls_cert_file", cert,          "websocket", "tls_key_file",
-    key,  "websocket", "tls_ca_file",   ca,            NULL,
+    FAST, "websocket", "tls_cert_file", cert, "websocket", "tls_key_file",
+    key,  "websocket", "tls_ca_file",   ca,   NULL,
   };
 
   cluster_of_ten (settings);

@@ -209,8 +209,8 @@ tx_pending (WsConn *c)
 static gboolean
 conn_is_busy (WsConn *c)
 {
-  return c->state != CONN_OPEN || c->queue.length > 0 || c->feeding != NULL
-         || c->written.length > 0 || c->in_msg || tx_pending (c);
+  return c->state != CONN_OPEN || c->queue.length > 0 || c->feeding != NULL || c->written.length > 0
+         || c->in_msg || tx_pending (c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -268,10 +268,8 @@ conn_report_end (WsConn *c, GError *reason)
 /* ------------------------------------------------------------------------ */
 /* Sources */
 
-static gboolean
-in_ready (GObject *stream, gpointer data);
-static gboolean
-out_ready (GObject *stream, gpointer data);
+static gboolean in_ready (GObject *stream, gpointer data);
+static gboolean out_ready (GObject *stream, gpointer data);
 
 static gboolean
 want_read (WsConn *c)
@@ -360,7 +358,8 @@ restart_write_timer (WsConn *c)
 
   gossip_clock_clear_timer (t->clock, &c->write_timer);
   if (want_write (c))
-    c->write_timer = gossip_clock_add_timer (t->clock, t->io_timeout_us, write_timer_fired, c, NULL);
+    c->write_timer
+        = gossip_clock_add_timer (t->clock, t->io_timeout_us, write_timer_fired, c, NULL);
 }
 
 static void
@@ -389,10 +388,10 @@ handshake_timer_fired (gpointer data)
                                   "%s did not complete its handshake within %" G_GINT64_FORMAT
                                   " ms",
                                   c->peer, c->t->io_timeout_us / 1000));
-  conn_fail (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT,
-                             "the handshake with %s did not complete within %" G_GINT64_FORMAT
-                             " ms",
-                             c->peer, c->t->io_timeout_us / 1000));
+  conn_fail (c,
+             g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT,
+                          "the handshake with %s did not complete within %" G_GINT64_FORMAT " ms",
+                          c->peer, c->t->io_timeout_us / 1000));
 }
 
 static void
@@ -483,8 +482,8 @@ ping_timer_fired (gpointer data)
       if (c->state != CONN_OPEN)
         return;
     }
-  c->ping_timer = gossip_clock_add_timer (t->clock, t->ping_interval_us - quiet, ping_timer_fired,
-                                          c, NULL);
+  c->ping_timer
+      = gossip_clock_add_timer (t->clock, t->ping_interval_us - quiet, ping_timer_fired, c, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -679,8 +678,8 @@ restart_read_timer (WsConn *c)
 }
 
 static void
-ws_frame_start_cb (wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *arg,
-                   void *data)
+ws_frame_start_cb (wslay_event_context_ptr ctx,
+                   const struct wslay_event_on_frame_recv_start_arg *arg, void *data)
 {
   WsConn *c = data;
   WsTransport *t = c->t;
@@ -760,8 +759,7 @@ ws_msg_cb (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {
-  ws_recv_cb,        ws_send_cb, ws_genmask_cb, ws_frame_start_cb, ws_frame_chunk_cb, NULL,
-  ws_msg_cb,
+  ws_recv_cb, ws_send_cb, ws_genmask_cb, ws_frame_start_cb, ws_frame_chunk_cb, NULL, ws_msg_cb,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -928,8 +926,7 @@ peer_vanished (WsConn *c, const GError *error)
   if (c->state == CONN_OPEN && (c->in_msg || c->rx_consumed != c->rx_boundary))
     ws_emit_dropped (c->t, c->peer,
                      g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
-                                  "%s closed the connection in the middle of a message",
-                                  c->peer));
+                                  "%s closed the connection in the middle of a message", c->peer));
   conn_fail (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
                              "connection to %s closed: %s", c->peer,
                              error != NULL ? error->message : "closed by the peer"));
@@ -982,8 +979,8 @@ flush_tx (WsConn *c, gboolean *blocked)
   while (tx_pending (c))
     {
       g_autoptr (GError) error = NULL;
-      gssize n = g_pollable_output_stream_write_nonblocking (
-          c->out, c->tx->data + c->tx_off, c->tx->len - c->tx_off, NULL, &error);
+      gssize n = g_pollable_output_stream_write_nonblocking (c->out, c->tx->data + c->tx_off,
+                                                             c->tx->len - c->tx_off, NULL, &error);
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
@@ -1184,8 +1181,8 @@ describe_certificate_errors (GTlsCertificateFlags flags)
 }
 
 static gboolean
-on_accept_certificate (GTlsConnection *tls, GTlsCertificate *peer_cert,
-                       GTlsCertificateFlags errors, gpointer data)
+on_accept_certificate (GTlsConnection *tls, GTlsCertificate *peer_cert, GTlsCertificateFlags errors,
+                       gpointer data)
 {
   WsConn *c = data;
 
@@ -1217,8 +1214,8 @@ tls_handshake_done (GObject *source, GAsyncResult *result, gpointer data)
           g_autofree char *why = describe_certificate_errors (c->cert_errors);
 
           conn_fail (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
-                                     "the TLS certificate of %s was refused: %s (%s)", c->peer,
-                                     why, error->message));
+                                     "the TLS certificate of %s was refused: %s (%s)", c->peer, why,
+                                     error->message));
         }
       else
         conn_fail (c, g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE,
@@ -1276,7 +1273,8 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
 {
   WsConn *c = data;
   g_autoptr (GError) error = NULL;
-  GSocketConnection *tcp = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
+  GSocketConnection *tcp
+      = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
 
   if (c->state == CONN_CLOSED)
     g_clear_object (&tcp);
@@ -1613,13 +1611,13 @@ ws_conn_accept_all (WsTransport *t)
       tune_socket (c->tcp);
       if (t->certificate != NULL)
         {
-          GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM (c->tcp), t->certificate, &error);
+          GIOStream *tls
+              = g_tls_server_connection_new (G_IO_STREAM (c->tcp), t->certificate, &error);
 
           if (tls == NULL)
             {
               ws_emit_dropped (t, peer,
-                               g_error_new (GOSSIP_TRANSPORT_ERROR,
-                                            GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                               g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
                                             "no TLS for %s: %s", peer, error->message));
               conn_fail (c, NULL);
               continue;

@@ -73,7 +73,8 @@ ws_url_parse (const char *address, WsUrl *url, GError **error)
   url->inet = g_steal_pointer (&target.inet);
   if (url->inet != NULL)
     {
-      g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (url->inet));
+      g_autofree char *ip
+          = g_inet_address_to_string (g_inet_socket_address_get_address (url->inet));
 
       url->host = g_steal_pointer (&ip);
     }

@@ -16,8 +16,8 @@
 /* Largest HTTP request or response head of the upgrade handshake. */
 #define WS_HANDSHAKE_MAX 8192
 /* Bytes read from a socket per call, and the most kept unwritten. */
-#define WS_READ_CHUNK     (256 * 1024)
-#define WS_WRITE_BUFFER   (256 * 1024)
+#define WS_READ_CHUNK   (256 * 1024)
+#define WS_WRITE_BUFFER (256 * 1024)
 /* Most frames a pooled connection queues before sends fail with LIMIT; the
  * queue also refuses a frame that would take it past twice max_frame_size. */
 #define WS_SEND_QUEUE_MAX_FRAMES 128
@@ -102,10 +102,9 @@ void ws_conn_get_channel_callbacks (WsConn *c, const GossipTransportChannelCallb
                                     gpointer *user_data);
 void ws_conn_accept_all (WsTransport *t);
 void ws_conn_close_all (WsTransport *t);
-void ws_conn_send (WsTransport *t, const char *address, GBytes *frame,
-                   GossipTransportSendFunc done, gpointer user_data);
-gboolean ws_conn_send_datagram (WsTransport *t, const char *address, GBytes *frame,
-                                GError **error);
+void ws_conn_send (WsTransport *t, const char *address, GBytes *frame, GossipTransportSendFunc done,
+                   gpointer user_data);
+gboolean ws_conn_send_datagram (WsTransport *t, const char *address, GBytes *frame, GError **error);
 WsConn *ws_channel_open (WsTransport *t, const char *address,
                          const GossipTransportChannelCallbacks *callbacks, gpointer user_data,
                          GError **error);
