@@ -681,83 +681,82 @@ test_slow_handshake (void)
 /* ------------------------------------------------------------------------ */
 /* Hostile frames */
 
-static void
-test_text_message_dropped (void)
+typedef enum
 {
-  g_autoptr (GMainContext) context = g_main_context_new ();
-  Node *b = node_new (context, &insecure);
-  GSocket *raw = raw_upgrade (b, "gossip.v1");
+  HOSTILE_TEXT,
+  HOSTILE_UNMASKED,
+  HOSTILE_HUGE_LENGTH,
+  HOSTILE_SLOW,
+} Hostile;
 
-  raw_frame (raw, 0x2, "binary", TRUE);
-  raw_frame (raw, 0x1, "text", TRUE);
-  g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
-  g_assert_cmpuint (b->received->len, ==, 1);
-  g_assert_cmpmem (g_bytes_get_data (g_ptr_array_index (b->received, 0), NULL), 6, "binary", 6);
-  g_assert_true (g_str_has_prefix (g_ptr_array_index (b->from, 0), "ws://127.0.0.1:"));
-  assert_closes (b, raw);
-  raw_close (raw);
-  node_free (b);
-}
-
+/* A raw client upgrades, then misbehaves: the node drops it with @code,
+ * closes it, and keeps what came before. */
 static void
-test_unmasked_frame_dropped (void)
-{
-  g_autoptr (GMainContext) context = g_main_context_new ();
-  Node *b = node_new (context, &insecure);
-  GSocket *raw = raw_upgrade (b, "gossip.v1");
-
-  /* Clients must mask their frames (RFC 6455 5.1). */
-  raw_frame (raw, 0x2, "unmasked", FALSE);
-  g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
-  g_assert_cmpuint (b->received->len, ==, 0);
-  assert_closes (b, raw);
-  raw_close (raw);
-  node_free (b);
-}
-
-static void
-test_huge_length_refused (void)
-{
-  g_autoptr (GMainContext) context = g_main_context_new ();
-  Node *b = node_new (context, &insecure);
-  GSocket *raw = raw_upgrade (b, "gossip.v1");
-  guint8 header[16];
-  gsize n = frame_header (header, 0x2, G_GUINT64_CONSTANT (4) << 30, TRUE);
-
-  /* Refused from the header (wslay reports it with the first payload
-   * byte): no 4 GiB buffer, no waiting for the rest. */
-  raw_send (raw, header, n);
-  raw_send (raw, "payload", 7);
-  g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TOO_BIG);
-  assert_closes (b, raw);
-  raw_close (raw);
-  node_free (b);
-}
-
-static void
-test_slow_message (void)
+hostile_frames (Hostile what, gint code)
 {
   g_autoptr (GMainContext) context = g_main_context_new ();
   NodeOptions o = insecure;
   Node *b;
   GSocket *raw;
   guint8 header[16];
-  gsize n;
 
   o.io_timeout_us = 300 * 1000;
   b = node_new (context, &o);
   raw = raw_upgrade (b, "gossip.v1");
-  n = frame_header (header, 0x2, 100, TRUE);
-  raw_send (raw, header, n);
-  raw_send (raw, "only part", 9);
-  g_assert_true (wait_for (context, has_dropped, b, 3 * SEC));
-  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT);
+  raw_frame (raw, 0x2, "binary", TRUE);
+  switch (what)
+    {
+    case HOSTILE_TEXT:
+      raw_frame (raw, 0x1, "text", TRUE);
+      break;
+    case HOSTILE_UNMASKED:
+      /* Clients must mask their frames (RFC 6455 5.1). */
+      raw_frame (raw, 0x2, "unmasked", FALSE);
+      break;
+    case HOSTILE_HUGE_LENGTH:
+      /* Refused from the header (wslay reports it with the first payload
+       * byte): no 4 GiB buffer, no waiting for the rest. */
+      raw_send (raw, header, frame_header (header, 0x2, G_GUINT64_CONSTANT (4) << 30, TRUE));
+      raw_send (raw, "payload", 7);
+      break;
+    case HOSTILE_SLOW:
+      /* Part of a message, then nothing: cut off after io_timeout. */
+      raw_send (raw, header, frame_header (header, 0x2, 100, TRUE));
+      raw_send (raw, "only part", 9);
+      break;
+    }
+  g_assert_true (wait_for (context, has_dropped, b, WAIT_US));
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, code);
   assert_closes (b, raw);
+  g_assert_cmpuint (b->received->len, ==, 1);
+  g_assert_cmpmem (g_bytes_get_data (g_ptr_array_index (b->received, 0), NULL), 6, "binary", 6);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (b->from, 0), "ws://127.0.0.1:"));
   raw_close (raw);
   node_free (b);
+}
+
+static void
+test_text_message_dropped (void)
+{
+  hostile_frames (HOSTILE_TEXT, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+}
+
+static void
+test_unmasked_frame_dropped (void)
+{
+  hostile_frames (HOSTILE_UNMASKED, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+}
+
+static void
+test_huge_length_refused (void)
+{
+  hostile_frames (HOSTILE_HUGE_LENGTH, GOSSIP_TRANSPORT_ERROR_TOO_BIG);
+}
+
+static void
+test_slow_message (void)
+{
+  hostile_frames (HOSTILE_SLOW, GOSSIP_TRANSPORT_ERROR_TIMEOUT);
 }
 
 /* ------------------------------------------------------------------------ */
