@@ -50,3 +50,14 @@ check_PROGRAMS += tests/test-stream
 TESTS += tests/test-stream
 tests_test_stream_SOURCES = tests/test-stream.c tests/cluster-harness.c tests/cluster-harness.h
 tests_test_stream_LDADD = $(TEST_LDADD)
+
+# The websocket-wslay transport beyond the conformance suite: hostile handshakes
+# and frames, TLS refusals, channels, and clusters over ws:// and wss://.
+if BUILD_WSLAY
+check_PROGRAMS += tests/test-websocket-wslay
+TESTS += tests/test-websocket-wslay
+tests_test_websocket_wslay_SOURCES = tests/test-websocket-wslay.c tests/cluster-harness.c \
+	tests/cluster-harness.h tests/tls-test-certs.c tests/tls-test-certs.h
+tests_test_websocket_wslay_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+tests_test_websocket_wslay_LDADD = $(TEST_LDADD) $(GNUTLS_LIBS)
+endif

@@ -3,9 +3,15 @@
 # run time.  By default: socket, which is always built, and memory, whose
 # cases are skipped while that plugin cannot be loaded.
 TEST_DEFAULT_TRANSPORTS = socket memory
+if BUILD_WSLAY
+TEST_DEFAULT_TRANSPORTS += websocket-wslay
+endif
 
 check_PROGRAMS += tests/test-transport
 TESTS += tests/test-transport
 tests_test_transport_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DGOSSIP_TEST_DEFAULT_TRANSPORTS='"$(TEST_DEFAULT_TRANSPORTS)"'
-tests_test_transport_LDADD = $(TEST_LDADD)
+tests_test_transport_SOURCES = tests/test-transport.c tests/tls-test-certs.c \
+	tests/tls-test-certs.h
+tests_test_transport_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+tests_test_transport_LDADD = $(TEST_LDADD) $(GNUTLS_LIBS)
