@@ -48,8 +48,12 @@ TESTS += tests/test-metadata
 tests_test_metadata_LDADD = $(TEST_LDADD)
 check_PROGRAMS += tests/test-stream
 TESTS += tests/test-stream
-tests_test_stream_SOURCES = tests/test-stream.c tests/cluster-harness.c tests/cluster-harness.h
-tests_test_stream_LDADD = $(TEST_LDADD)
+tests_test_stream_SOURCES = tests/test-stream.c tests/cluster-harness.c tests/cluster-harness.h \
+	tests/tls-test-certs.c tests/tls-test-certs.h
+tests_test_stream_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DGOSSIP_TEST_DEFAULT_STREAM_TRANSPORTS='"$(TEST_DEFAULT_STREAM_TRANSPORTS)"'
+tests_test_stream_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+tests_test_stream_LDADD = $(TEST_LDADD) $(GNUTLS_LIBS)
 
 # The websocket-wslay transport beyond the conformance suite: hostile handshakes
 # and frames, TLS refusals, channels, and clusters over ws:// and wss://.

@@ -1,8 +1,9 @@
 /* test-stream.c: node-to-node streams (gossip-stream.h) on real sockets.
  *
- * Runs over every transport named in GOSSIP_TEST_STREAM_TRANSPORTS
- * (space-separated, default "socket"), each node of a two-node cluster
- * using only that transport.  Covered: echo with a checksum (1 MiB
+ * Runs over every variant named in GOSSIP_TEST_STREAM_TRANSPORTS
+ * (space-separated; by default every transport built, WebSocket ones over
+ * ws:// and over wss:// with certificates the test makes), each node of a
+ * two-node cluster using only that transport.  Covered: echo with a checksum (1 MiB
  * plaintext and 256 MiB sealed with AES-GCM), typed messages, refusals,
  * a slow reader keeping the writer within the window, a peer that aborts,
  * a peer that dies mid-stream, cancellation and unreachable nodes.
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "cluster-harness.h"
+#include "tls-test-certs.h"
 #include "gossip/gossip-stream.h"
 
 #define SEC         G_GINT64_CONSTANT (1000000)
@@ -23,16 +25,21 @@
 
 typedef struct
 {
-  const char *transport;
-  const char *const *settings; /* extra triples for this transport, or NULL */
+  const char *name;      /* as in GOSSIP_TEST_STREAM_TRANSPORTS */
+  const char *transport; /* the plugin */
+  gboolean websocket;
+  gboolean tls; /* wss:// with the test's certificates */
 } Variant;
 
-static guint8 *block; /* the data streams carry: block[offset % BLOCK_LEN] */
-
-static const char *const socket_settings[] = { NULL };
+static guint8 *block;   /* the data streams carry: block[offset % BLOCK_LEN] */
+static char *certs_dir; /* the test's certificates, for wss variants */
 
 static const Variant all_variants[] = {
-  { "socket", socket_settings },
+  { "socket", "socket", FALSE, FALSE },
+  { "websocket-wslay", "websocket-wslay", TRUE, FALSE },
+  { "websocket-wslay-wss", "websocket-wslay", TRUE, TRUE },
+  { "websocket-soup", "websocket-soup", TRUE, FALSE },
+  { "websocket-soup-wss", "websocket-soup", TRUE, TRUE },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -56,8 +63,28 @@ settings_for (const Variant *v, gboolean encrypted, const char *const *extra)
       for (guint i = 0; i < G_N_ELEMENTS (cipher); i++)
         g_ptr_array_add (s, (gpointer) cipher[i]);
     }
-  for (guint i = 0; v->settings != NULL && v->settings[i] != NULL; i++)
-    g_ptr_array_add (s, (gpointer) v->settings[i]);
+  if (v->websocket && !v->tls)
+    {
+      const char *const insecure[] = { "websocket", "allow_insecure", "true" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (insecure); i++)
+        g_ptr_array_add (s, (gpointer) insecure[i]);
+    }
+  if (v->tls)
+    {
+      static char *files[3];
+      const char *const keys[] = { "tls_cert_file", "tls_key_file", "tls_ca_file" };
+      const char *const names[] = { "server-cert.pem", "server-key.pem", "ca.pem" };
+
+      for (guint i = 0; i < 3; i++)
+        {
+          if (files[i] == NULL)
+            files[i] = g_build_filename (certs_dir, names[i], NULL);
+          g_ptr_array_add (s, (gpointer) "websocket");
+          g_ptr_array_add (s, (gpointer) keys[i]);
+          g_ptr_array_add (s, files[i]);
+        }
+    }
   for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
     g_ptr_array_add (s, (gpointer) extra[i]);
   g_ptr_array_add (s, NULL);
@@ -440,8 +467,8 @@ echo_bytes (const Variant *v, gboolean encrypted, gsize total)
   g_assert_cmpuint (t.received, ==, total);
   g_assert_cmpstr (g_checksum_get_string (t.sent_sum), ==, g_checksum_get_string (t.received_sum));
   g_assert_cmpstr (server->last_payload, ==, "hello");
-  g_test_message ("%s%s: echoed %" G_GSIZE_FORMAT " MiB in %.2f s (%.0f MiB/s each way)",
-                  v->transport, encrypted ? " + aes-gcm" : "", total >> 20, elapsed / 1e6,
+  g_test_message ("%s%s: echoed %" G_GSIZE_FORMAT " MiB in %.2f s (%.0f MiB/s each way)", v->name,
+                  encrypted ? " + aes-gcm" : "", total >> 20, elapsed / 1e6,
                   (double) (total >> 20) / (elapsed / 1e6));
   g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, 0), "streams-opened"), ==, 1);
   g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, 1), "streams-accepted"), ==, 1);
@@ -728,7 +755,7 @@ test_cluster_stops (gconstpointer data)
 static void
 add (const char *name, const Variant *v, GTestDataFunc func)
 {
-  g_autofree char *path = g_strdup_printf ("/stream/%s/%s", v->transport, name);
+  g_autofree char *path = g_strdup_printf ("/stream/%s/%s", v->name, name);
 
   g_test_add_data_func (path, v, func);
 }
@@ -737,7 +764,10 @@ int
 main (int argc, char **argv)
 {
   const char *wanted = g_getenv ("GOSSIP_TEST_STREAM_TRANSPORTS");
-  g_auto (GStrv) names = g_strsplit (wanted ? wanted : "socket", " ", -1);
+  g_auto (GStrv) names
+      = g_strsplit (wanted ? wanted : GOSSIP_TEST_DEFAULT_STREAM_TRANSPORTS, " ", -1);
+  g_autoptr (GError) error = NULL;
+  int status;
   GRand *rand = g_rand_new_with_seed (42);
 
   g_test_init (&argc, &argv, NULL);
@@ -749,7 +779,7 @@ main (int argc, char **argv)
     {
       const Variant *v = &all_variants[i];
 
-      if (!g_strv_contains ((const char *const *) names, v->transport))
+      if (!g_strv_contains ((const char *const *) names, v->name))
         continue;
       add ("echo-1mib", v, test_echo_small);
       add ("echo-256mib-aes-gcm", v, test_echo_256mib);
@@ -761,10 +791,13 @@ main (int argc, char **argv)
       add ("unreachable-and-cancel", v, test_unreachable_and_cancel);
       add ("cluster-stops", v, test_cluster_stops);
     }
-  {
-    int status = g_test_run ();
-
-    g_free (block);
-    return status;
-  }
+  certs_dir = g_dir_make_tmp ("gossip-stream-certs-XXXXXX", &error);
+  g_assert_no_error (error);
+  if (!gossip_test_certs_generate (certs_dir, &error))
+    g_error ("cannot make the test's certificates: %s", error->message);
+  status = g_test_run ();
+  gossip_test_certs_remove (certs_dir);
+  g_free (certs_dir);
+  g_free (block);
+  return status;
 }

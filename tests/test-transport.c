@@ -2745,20 +2745,6 @@ add_transport_tests (GPtrArray *tuts, const char *name)
     }
 }
 
-static void
-remove_certs (const char *dir)
-{
-  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
-    {
-      g_autofree char *file = g_build_filename (dir, name, NULL);
-
-      g_unlink (file);
-    }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -2778,7 +2764,7 @@ main (int argc, char **argv)
     if (tokens[i][0] != '\0')
       add_transport_tests (tuts, tokens[i]);
   status = g_test_run ();
-  remove_certs (certs_dir);
+  gossip_test_certs_remove (certs_dir);
   g_rmdir (certs_dir);
   g_free (certs_dir);
   return status;

@@ -1027,21 +1027,6 @@ test_cluster_wss (void)
 
 /* ------------------------------------------------------------------------ */
 
-static void
-remove_certs (const char *dir)
-{
-  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
-    {
-      g_autofree char *file = g_build_filename (dir, name, NULL);
-
-      g_unlink (file);
-    }
-  g_rmdir (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1074,7 +1059,7 @@ main (int argc, char **argv)
   g_test_add_func ("/websocket-wslay/cluster-ws", test_cluster_ws);
   g_test_add_func ("/websocket-wslay/cluster-wss", test_cluster_wss);
   status = g_test_run ();
-  remove_certs (certs_dir);
+  gossip_test_certs_remove (certs_dir);
   g_free (certs_dir);
   return status;
 }

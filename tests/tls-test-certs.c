@@ -5,6 +5,8 @@
 #include <gnutls/x509.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "tls-test-certs.h"
 
 #define VALID_BEFORE_NOW (60 * 60)
@@ -183,4 +185,20 @@ gossip_test_certs_generate (const char *dir, GError **error)
     gnutls_global_deinit ();
     return ok;
   }
+}
+
+/* Removes what gossip_test_certs_generate() wrote, and @dir. */
+void
+gossip_test_certs_remove (const char *dir)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (dir, name, NULL);
+
+      g_unlink (file);
+    }
+  g_rmdir (dir);
 }

@@ -18,5 +18,6 @@
 G_BEGIN_DECLS
 
 gboolean gossip_test_certs_generate (const char *dir, GError **error);
+void gossip_test_certs_remove (const char *dir);
 
 G_END_DECLS

@@ -3,8 +3,12 @@
 # run time.  By default: socket, which is always built, and memory, whose
 # cases are skipped while that plugin cannot be loaded.
 TEST_DEFAULT_TRANSPORTS = socket memory
+# tests/test-stream's variants: the transports with channels, WebSocket ones
+# over ws:// and over wss://.
+TEST_DEFAULT_STREAM_TRANSPORTS = socket
 if BUILD_WSLAY
 TEST_DEFAULT_TRANSPORTS += websocket-wslay
+TEST_DEFAULT_STREAM_TRANSPORTS += websocket-wslay websocket-wslay-wss
 endif
 
 check_PROGRAMS += tests/test-transport

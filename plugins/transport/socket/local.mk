@@ -5,6 +5,7 @@ plugins_transport_socket_gossip_transport_socket_la_SOURCES = \
 	plugins/transport/socket/socket-connection.c \
 	plugins/transport/socket/socket-channel.c \
 	plugins/transport/socket/socket-address.c \
+	plugins/transport/socket/socket-address.h \
 	plugins/transport/socket/socket-private.h
 plugins_transport_socket_gossip_transport_socket_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DG_LOG_DOMAIN=\"gossip-socket\"

@@ -11,7 +11,8 @@
 
 #include <string.h>
 
-#include "socket-private.h"
+#include "socket-address.h"
+#include "gossip/gossip-transport.h"
 
 #define HOSTNAME_MAX 253
 

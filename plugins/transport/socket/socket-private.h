@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "gossip/gossip-clock.h"
+#include "socket-address.h"
 #include "gossip/gossip-frame.h"
 #include "gossip/gossip-transport.h"
 
@@ -156,22 +157,6 @@ struct _SocketTransport
   GHashTable *pool;      /* address string -> SocketConn, not owned */
   guint8 *read_buffer;
 };
-
-/* A parsed "IP:port", "[IPv6]:port" or "hostname:port". */
-typedef struct
-{
-  GInetSocketAddress *inet; /* NULL for a hostname */
-  char *host;               /* the hostname when inet is NULL */
-  guint16 port;
-  char *key; /* canonical text: "IP:port", "[IPv6]:port" or "hostname:port" */
-} SocketTarget;
-
-gboolean socket_target_parse (const char *address, gboolean allow_port_zero,
-                              gboolean allow_hostname, SocketTarget *target, GError **error);
-void socket_target_clear (SocketTarget *target);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SocketTarget, socket_target_clear)
-char *socket_format_address (GSocketAddress *address);
-GInetSocketAddress *socket_address_for_family (GInetSocketAddress *address, GSocketFamily family);
 
 void socket_transport_emit_received (SocketTransport *t, GossipTransportPath path, const char *from,
                                      GBytes *frame);

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "gossip/gossip-plugin.h"
-#include "socket-private.h"
+#include "socket-address.h"
 #include "wslay-private.h"
 
 #define DEFAULT_MAX_DATAGRAM_SIZE  1400

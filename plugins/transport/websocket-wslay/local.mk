@@ -8,6 +8,7 @@ plugins_transport_websocket_wslay_gossip_transport_websocket_wslay_la_SOURCES = 
 	plugins/transport/websocket-wslay/wslay-handshake.c \
 	plugins/transport/websocket-wslay/wslay-private.h \
 	plugins/transport/socket/socket-address.c \
+	plugins/transport/socket/socket-address.h \
 	plugins/transport/socket/socket-private.h
 plugins_transport_websocket_wslay_gossip_transport_websocket_wslay_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(srcdir)/plugins/transport/socket -DG_LOG_DOMAIN=\"gossip-wslay\"

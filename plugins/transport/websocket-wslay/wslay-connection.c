@@ -45,7 +45,7 @@
 #include <sys/random.h>
 #include <gio/gnetworking.h>
 
-#include "socket-private.h"
+#include "socket-address.h"
 #include "wslay-private.h"
 
 /* Reads and write rounds per connection per dispatch, for fairness. */

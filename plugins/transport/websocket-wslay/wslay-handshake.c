@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "socket-private.h"
+#include "socket-address.h"
 #include "wslay-private.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
