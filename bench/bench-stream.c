@@ -11,7 +11,8 @@
  *     (gossip_stream_write_message_async) that the acceptor echoes; the
  *     p50 / p99 / max of each round trip.
  *
- * Usage: bench-stream [--transport socket,websocket-soup,...] [--cipher none,aes-gcm]
+ * Usage: bench-stream [--transport socket,websocket-wslay,websocket-wslay-wss,...]
+ *                     [--cipher none,aes-gcm]
  *                     [--size MiB] [--messages N] [--extra GROUP.KEY=VALUE ...]
  * Prints one line per combination: "stream TRANSPORT CIPHER: X MiB/s, rtt p50 .. us".
  */
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "gossip/gossip.h"
+#include "tls-test-certs.h"
 
 #define SEC        G_GINT64_CONSTANT (1000000)
 #define KEY_A      "c2VjcmV0LWtleS0xMjM0NTY3ODkwYWJjZGVmZ2hpams="
@@ -108,13 +110,18 @@ on_stream (GossipCluster *cluster, GossipNode *sender, guint type, GVariant *pay
 
 /* ------------------------------------------------------------------------ */
 
+static char *certs_dir; /* for "-wss" variants */
+
+/* @variant: a transport plugin's name, "-wss" appended for WebSocket over
+ * TLS with certificates made for the run. */
 static GossipCluster *
-node_new (const char *transport, const char *cipher, char **extra, guint index, GError **error)
+node_new (const char *variant, const char *cipher, char **extra, guint index, GError **error)
 {
   g_autoptr (GString) text = g_string_new (NULL);
   g_autoptr (GossipConfig) config = NULL;
-  gboolean ws = g_str_has_prefix (transport, "websocket");
-  g_autofree char *dir = NULL;
+  gboolean ws = g_str_has_prefix (variant, "websocket");
+  gboolean tls = g_str_has_suffix (variant, "-wss");
+  g_autofree char *transport = tls ? g_strndup (variant, strlen (variant) - 4) : g_strdup (variant);
 
   g_string_append_printf (text,
                           "[cluster]\nnode_id=bench%u\nbind_address=127.0.0.1:0\n"
@@ -122,7 +129,20 @@ node_new (const char *transport, const char *cipher, char **extra, guint index, 
                           index, transport);
   if (g_strcmp0 (cipher, "none") != 0)
     g_string_append_printf (text, "cipher=%s\n[security]\nkey=%s\n", cipher, KEY_A);
-  if (ws)
+  if (tls)
+    {
+      if (certs_dir == NULL)
+        {
+          certs_dir = g_dir_make_tmp ("gossip-bench-certs-XXXXXX", error);
+          if (certs_dir == NULL || !gossip_test_certs_generate (certs_dir, error))
+            return NULL;
+        }
+      g_string_append_printf (text,
+                              "[websocket]\ntls_cert_file=%s/server-cert.pem\n"
+                              "tls_key_file=%s/server-key.pem\ntls_ca_file=%s/ca.pem\n",
+                              certs_dir, certs_dir, certs_dir);
+    }
+  else if (ws)
     g_string_append (text, "[websocket]\nallow_insecure=true\n");
   config = gossip_config_new_from_data (text->str, -1, error);
   if (config == NULL)
@@ -398,7 +418,7 @@ main (int argc, char **argv)
   gint messages = 10000;
   GOptionEntry entries[] = {
     { "transport", 0, 0, G_OPTION_ARG_STRING, &transports,
-      "Comma-separated transports (default socket)", "LIST" },
+      "Comma-separated transports, -wss appended for WebSocket over TLS (default socket)", "LIST" },
     { "cipher", 0, 0, G_OPTION_ARG_STRING, &ciphers,
       "Comma-separated ciphers, none for plaintext (default none,aes-gcm)", "LIST" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size_mib, "MiB streamed per throughput run (1024)", "N" },
@@ -435,5 +455,8 @@ main (int argc, char **argv)
           g_clear_error (&error);
           status = 1;
         }
+  if (certs_dir != NULL)
+    gossip_test_certs_remove (certs_dir);
+  g_free (certs_dir);
   return status;
 }

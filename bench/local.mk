@@ -2,8 +2,10 @@
 # figures; `make bench` runs them.  The smoke test only checks that a quick
 # run works and prints well-formed lines, never how fast it is.
 noinst_PROGRAMS += bench/bench-pipeline bench/bench-cluster bench/bench-stream
-bench_bench_stream_SOURCES = bench/bench-stream.c
-bench_bench_stream_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
+bench_bench_stream_SOURCES = bench/bench-stream.c tests/tls-test-certs.c tests/tls-test-certs.h
+bench_bench_stream_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+bench_bench_stream_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+bench_bench_stream_LDADD = core/libgossip-1.0.la $(GLIB_LIBS) $(GNUTLS_LIBS)
 bench_bench_pipeline_SOURCES = bench/bench-pipeline.c
 bench_bench_pipeline_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 bench_bench_cluster_SOURCES = bench/bench-cluster.c
