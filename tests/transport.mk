@@ -6,10 +6,21 @@ TEST_DEFAULT_TRANSPORTS = socket memory
 # tests/test-stream's variants: the transports with channels, WebSocket ones
 # over ws:// and over wss://.
 TEST_DEFAULT_STREAM_TRANSPORTS = socket
+# tests/test-mixed-transports: the WebSocket providers built.
+TEST_DEFAULT_WS_PLUGINS =
 if BUILD_WSLAY
 TEST_DEFAULT_TRANSPORTS += websocket-wslay
 TEST_DEFAULT_STREAM_TRANSPORTS += websocket-wslay websocket-wslay-wss
+TEST_DEFAULT_WS_PLUGINS += websocket-wslay
 endif
+
+check_PROGRAMS += tests/test-mixed-transports
+TESTS += tests/test-mixed-transports
+tests_test_mixed_transports_SOURCES = tests/test-mixed-transports.c tests/cluster-harness.c \
+	tests/cluster-harness.h
+tests_test_mixed_transports_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DGOSSIP_TEST_DEFAULT_WS_PLUGINS='"$(TEST_DEFAULT_WS_PLUGINS)"'
+tests_test_mixed_transports_LDADD = $(TEST_LDADD)
 
 check_PROGRAMS += tests/test-transport
 TESTS += tests/test-transport
