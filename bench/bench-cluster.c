@@ -335,6 +335,16 @@ percentile_ms (GArray *values, double p)
 
 /* Every name and string printed is the program's own or a plugin name
  * (letters, digits, '-', '_', '.'); only --set text is escaped. */
+/* The transport the nodes run: --set plugins.transport=... wins. */
+static const char *
+transport_name (Bench *b)
+{
+  for (guint i = 0; opt_settings != NULL && opt_settings[i] != NULL; i++)
+    if (g_str_has_prefix (opt_settings[i], "plugins.transport="))
+      return opt_settings[i] + strlen ("plugins.transport=");
+  return b->virtual_time ? "memory" : "socket";
+}
+
 static GString *
 json_begin (Bench *b, const char *workload)
 {
@@ -344,7 +354,7 @@ json_begin (Bench *b, const char *workload)
                           "{\"impl\":\"libgossip\",\"workload\":\"%s\",\"n\":%u,\"profile\":\"%s\","
                           "\"transport\":\"%s\",\"codec\":\"msgpack\",\"compressor\":\"%s\","
                           "\"cipher\":\"%s\"",
-                          workload, b->n, b->profile, b->virtual_time ? "memory" : "socket",
+                          workload, b->n, b->profile, transport_name (b),
                           opt_compressor ? opt_compressor : "none",
                           opt_cipher ? opt_cipher : "none");
   /* Settings given with --set must show with the figures they changed. */
