@@ -860,17 +860,24 @@ static char *
 extra_addresses (GossipCluster *self)
 {
   GossipClusterTransport *primary = _gossip_cluster_transport_for (self, self->advertise_address);
+  const char *ws_advertise
+      = gossip_config_get_string (self->config, "websocket", "advertise_address");
   g_autoptr (GString) out = g_string_new (NULL);
 
   for (guint i = 0; i < self->transports->len; i++)
     {
       GossipClusterTransport *t = g_ptr_array_index (self->transports, i);
 
-      if (t == primary || t->local_address == NULL || t->local_address[0] == '\0')
+      const char *local = t->local_address;
+      const char *const *schemes = t->vtable->schemes;
+
+      if (schemes != NULL && g_strv_contains (schemes, "ws") && ws_advertise[0] != '\0')
+        local = ws_advertise;
+      if (t == primary || local == NULL || local[0] == '\0')
         continue;
       if (out->len > 0)
         g_string_append_c (out, ' ');
-      g_string_append (out, t->local_address);
+      g_string_append (out, local);
     }
   return out->len > 0 ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
 }

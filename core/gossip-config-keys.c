@@ -110,6 +110,9 @@ const GossipConfigKey _gossip_config_keys[] = {
 
   { "websocket", "bind_address", S, "",
     "Where a WebSocket transport listens, host:port; empty uses [cluster] bind_address." },
+  { "websocket", "advertise_address", S, "",
+    "ws:// or wss:// URL other nodes reach the WebSocket endpoint at (a proxy's, or when "
+    "bind_address is 0.0.0.0); empty uses the address it listens on." },
   { "websocket", "path", S, "/gossip", "URL path of the WebSocket endpoint." },
   { "websocket", "tls_cert_file", S, "",
     "PEM certificate (chain) to serve wss:// with; empty serves plain ws://." },
@@ -190,6 +193,7 @@ const GossipConfigKeyInfo _gossip_config_key_info[] = {
   INFO (MS, HOUR, NONE, FALSE),
   INFO (0, 16 * MIB, NONE, FALSE),
   /* [websocket] */
+  INFO (0, 0, NONE, FALSE),
   INFO (0, 0, NONE, FALSE),
   INFO (0, 0, GOSSIP_CONFIG_CHECK_NOT_EMPTY, FALSE),
   INFO (0, 0, NONE, FALSE),

@@ -169,6 +169,7 @@ test_defaults (void)
     { "messages", "request_timeout", "5s" },
     { "messages", "max_metadata_size", "64KiB" },
     { "websocket", "bind_address", "" },
+    { "websocket", "advertise_address", "" },
     { "websocket", "path", "/gossip" },
     { "websocket", "tls_cert_file", "" },
     { "websocket", "tls_key_file", "" },
