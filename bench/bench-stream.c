@@ -14,7 +14,8 @@
  * Usage: bench-stream [--transport socket,websocket-wslay,websocket-wslay-wss,...]
  *                     [--cipher none,aes-gcm]
  *                     [--size MiB] [--messages N] [--extra GROUP.KEY=VALUE ...]
- * Prints one line per combination: "stream TRANSPORT CIPHER: X MiB/s, rtt p50 .. us".
+ * Prints one JSON object per combination on stdout, and the same figures
+ * as a sentence on stderr.
  */
 #include "config.h"
 
@@ -387,13 +388,21 @@ bench_one (const char *transport, const char *cipher, guint64 size_mib, guint me
       }
     }
   g_array_sort (rtts, compare_gint64);
-  g_print ("stream %s %s: %.0f MiB/s (%" G_GUINT64_FORMAT " MiB in %.2f s); "
-           "message rtt p50 %" G_GINT64_FORMAT " us, p99 %" G_GINT64_FORMAT
-           " us, max %" G_GINT64_FORMAT " us (%u x 100 B)\n",
-           transport, cipher, mibs, size_mib, (double) elapsed / 1e6,
-           g_array_index (rtts, gint64, messages / 2),
-           g_array_index (rtts, gint64, (gsize) (messages * 0.99)),
-           g_array_index (rtts, gint64, messages - 1), messages);
+  {
+    gint64 p50 = g_array_index (rtts, gint64, messages / 2);
+    gint64 p99 = g_array_index (rtts, gint64, (gsize) (messages * 0.99));
+    gint64 max = g_array_index (rtts, gint64, messages - 1);
+
+    g_printerr ("stream %s %s: %.0f MiB/s (%" G_GUINT64_FORMAT " MiB in %.2f s); message rtt "
+                "p50 %" G_GINT64_FORMAT " us, p99 %" G_GINT64_FORMAT " us, max %" G_GINT64_FORMAT
+                " us (%u x 100 B)\n",
+                transport, cipher, mibs, size_mib, (double) elapsed / 1e6, p50, p99, max, messages);
+    g_print ("{\"impl\":\"libgossip\",\"workload\":\"stream\",\"transport\":\"%s\","
+             "\"cipher\":\"%s\",\"mib\":%" G_GUINT64_FORMAT ",\"seconds\":%.3f,"
+             "\"mib_per_s\":%.1f,\"messages\":%u,\"rtt_p50_us\":%" G_GINT64_FORMAT
+             ",\"rtt_p99_us\":%" G_GINT64_FORMAT ",\"rtt_max_us\":%" G_GINT64_FORMAT "}\n",
+             transport, cipher, size_mib, (double) elapsed / 1e6, mibs, messages, p50, p99, max);
+  }
   g_array_unref (rtts);
   g_io_stream_close (echo_stream, NULL, NULL);
   g_clear_object (&sink.stream);

@@ -17,7 +17,8 @@ bench_test_bench_smoke_SOURCES = bench/test-bench-smoke.c
 # Runs the benchmark, which `make check` builds first as part of `all`.
 bench_test_bench_smoke_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DBENCH_PIPELINE='"$(abs_top_builddir)/bench/bench-pipeline"' \
-	-DBENCH_CLUSTER='"$(abs_top_builddir)/bench/bench-cluster"'
+	-DBENCH_CLUSTER='"$(abs_top_builddir)/bench/bench-cluster"' \
+	-DBENCH_STREAM='"$(abs_top_builddir)/bench/bench-stream"'
 bench_test_bench_smoke_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 
 EXTRA_DIST += bench/README.md

@@ -1,7 +1,7 @@
 /* test-bench-smoke.c: the benchmarks run to the end and print well-formed
  * lines: W6 one per combination, the cluster workloads (W1-W5, W7) one per
- * workload (two for W7) on a tiny cluster.  Behaviour only: no figure is
- * judged. */
+ * workload (two for W7) on a tiny cluster, streams one per cipher.
+ * Behaviour only: no figure is judged. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -295,6 +295,25 @@ test_cluster_quick_run_reports_every_workload (void)
   g_assert_nonnull (strstr (line, "\"paused_declared_dead\":"));
 }
 
+/* bench-stream: a small transfer and a few round trips over the socket
+ * transport, plaintext and sealed, one JSON line each. */
+static void
+test_stream (void)
+{
+  const char *const args[] = { "--size", "4", "--messages", "20", NULL };
+  g_auto (GStrv) lines = run_program (BENCH_STREAM, args);
+
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_assert_true (
+          g_str_has_prefix (lines[i], "{\"impl\":\"libgossip\",\"workload\":\"stream\","));
+      g_assert_true (g_str_has_suffix (lines[i], "}"));
+      g_assert_cmpfloat (field_number (lines[i], "mib_per_s"), >, 0);
+      g_assert_cmpfloat (field_number (lines[i], "rtt_p50_us"), >, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -308,5 +327,6 @@ main (int argc, char **argv)
   g_test_add_func ("/bench/pipeline/all-refuses-filters", test_all_refuses_filters);
   g_test_add_func ("/bench/cluster/quick-run-reports-every-workload",
                    test_cluster_quick_run_reports_every_workload);
+  g_test_add_func ("/bench/stream/small-run-reports-both-ciphers", test_stream);
   return g_test_run ();
 }

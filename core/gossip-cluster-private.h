@@ -240,6 +240,8 @@ GossipNode *_gossip_messaging_sender (GossipCluster *self, const char *id, const
 void _gossip_member_set_addresses (GossipCluster *self, GossipMember *m, const char *address,
                                    const char *extra);
 gboolean _gossip_member_can_reach (GossipCluster *self, GossipMember *from, GossipMember *to);
+const char *_gossip_membership_reply_address (GossipCluster *self, const char *node_id,
+                                              const char *advertised);
 
 /* gossip-stream.c */
 GossipClusterTransport *_gossip_cluster_transport_for (GossipCluster *self, const char *address);

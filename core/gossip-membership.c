@@ -71,6 +71,18 @@ same_kind (const char *a, const char *b)
   return sa - a == sb - b && strncmp (a, b, (gsize) (sa - a)) == 0;
 }
 
+/* Where to answer a message from @node_id that says it came from
+ * @advertised: the member's route when we know one (the advertised address
+ * may be of a transport we lack, e.g. a node with TCP/UDP and WebSocket
+ * pinging a WebSocket-only one), else @advertised. */
+const char *
+_gossip_membership_reply_address (GossipCluster *self, const char *node_id, const char *advertised)
+{
+  GossipMember *m = _gossip_membership_lookup (self, node_id);
+
+  return m != NULL && m != self->local && m->route != NULL ? m->route : advertised;
+}
+
 gboolean
 _gossip_member_can_reach (GossipCluster *self, GossipMember *from, GossipMember *to)
 {
@@ -279,9 +291,17 @@ handle_alive (GossipCluster *self, const GossipUpdate *u)
            || (u->incarnation == gossip_node_get_incarnation (m->node)
                && state_of (m) != GOSSIP_NODE_STATE_UNKNOWN))
     {
-      /* Nothing new about the node, but maybe metadata we missed. */
+      /* Nothing new about the node, but maybe metadata we missed, or the
+       * addresses of its other transports (a node first learned from its
+       * ping is known by its advertised address alone). */
       if (u->incarnation == gossip_node_get_incarnation (m->node))
-        _gossip_meta_observe (self, m, u, NULL);
+        {
+          _gossip_meta_observe (self, m, u, NULL);
+          if (u->extra_addresses != NULL
+              && g_strcmp0 (u->address, gossip_node_get_address (m->node)) == 0
+              && g_strcmp0 (u->extra_addresses, _gossip_node_get_extra_addresses (m->node)) != 0)
+            _gossip_member_set_addresses (self, m, u->address, u->extra_addresses);
+        }
       self->counters[GOSSIP_COUNTER_STALE_UPDATES]++;
       return;
     }

@@ -322,9 +322,9 @@ _gossip_probe_handle_ping (GossipCluster *self, GossipTransportPath path, const 
                           _gossip_msg_ack (GOSSIP_MSG_ACK, msg->seq, self->node_id, digest), FALSE,
                           TRUE, NULL, NULL);
   else
-    _gossip_cluster_send (self, msg->from_address,
-                          _gossip_msg_ack (GOSSIP_MSG_ACK, msg->seq, self->node_id, digest), TRUE,
-                          FALSE, NULL, NULL);
+    _gossip_cluster_send (
+        self, _gossip_membership_reply_address (self, msg->from, msg->from_address),
+        _gossip_msg_ack (GOSSIP_MSG_ACK, msg->seq, self->node_id, digest), TRUE, FALSE, NULL, NULL);
 }
 
 static void
@@ -376,7 +376,8 @@ _gossip_probe_handle_ping_req (GossipCluster *self, const GossipMsg *msg)
       _gossip_cluster_log_drop (self, GOSSIP_COUNTER_DROPPED_UNKNOWN_PROBE_TARGET,
                                 msg->from_address, "ping-req for %s at %s, not a member we know",
                                 msg->target, msg->target_address);
-      _gossip_cluster_send (self, msg->from_address,
+      _gossip_cluster_send (self,
+                            _gossip_membership_reply_address (self, msg->from, msg->from_address),
                             _gossip_msg_ack (GOSSIP_MSG_NACK, msg->seq, self->node_id, NULL), FALSE,
                             FALSE, NULL, NULL);
       return;
@@ -384,7 +385,8 @@ _gossip_probe_handle_ping_req (GossipCluster *self, const GossipMsg *msg)
   relay = g_new0 (Relay, 1);
   relay->cluster = self;
   relay->their_seq = msg->seq;
-  relay->requester_address = g_strdup (msg->from_address);
+  relay->requester_address
+      = g_strdup (_gossip_membership_reply_address (self, msg->from, msg->from_address));
   relay->our_seq = _gossip_cluster_next_seq (self);
   _gossip_cluster_add_pending (self, relay->our_seq, relay_reply, relay, relay_free);
   _gossip_cluster_send (self, target->route,

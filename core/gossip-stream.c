@@ -169,7 +169,8 @@ core_new (GossipCluster *cluster, GossipClusterTransport *t, StreamState state)
   core->chunk_size = MIN (core->chunk_size, cluster->max_frame_size
                                                 - gossip_pipeline_get_overhead (cluster->pipeline));
   g_queue_init (&core->rx);
-  g_hash_table_add (cluster->streams, core_ref (core));
+  /* The cluster's set owns the first reference until the channel ends. */
+  g_hash_table_add (cluster->streams, core);
   core->in_cluster = TRUE;
   return core;
 }
@@ -1226,6 +1227,7 @@ gossip_cluster_open_stream_async (GossipCluster *self, GossipNode *node, guint t
   g_autoptr (GVariant) owned = payload ? g_variant_ref_sink (payload) : NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) frame = NULL;
+  g_autoptr (GVariant) open_message = NULL;
   GossipClusterTransport *t = NULL;
   const char *address;
   StreamCore *core;
@@ -1266,11 +1268,10 @@ gossip_cluster_open_stream_async (GossipCluster *self, GossipNode *node, guint t
     }
   if (!check_capacity (self, &error))
     goto fail;
-  frame = gossip_pipeline_encode (
-      self->pipeline,
+  open_message = g_variant_ref_sink (
       _gossip_msg_stream_open (self->node_id, self->advertise_address, type,
-                               gossip_config_get_size (self->config, "streams", "window"), owned),
-      &error);
+                               gossip_config_get_size (self->config, "streams", "window"), owned));
+  frame = gossip_pipeline_encode (self->pipeline, open_message, &error);
   if (frame == NULL)
     goto fail;
   core = core_new (self, t, STATE_OPENING);
