@@ -15,6 +15,7 @@
 #include "cluster-harness.h"
 #include "tls-test-certs.h"
 #include "gossip/gossip-stream.h"
+#include "gossip-frame-private.h"
 
 #define SEC         G_GINT64_CONSTANT (1000000)
 #define STREAM_ECHO 300
@@ -755,6 +756,210 @@ test_cluster_stops (gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* A hostile peer, speaking the stream protocol by hand over a raw channel
+ * of the socket transport: it opens properly, then breaks the rules.  Each
+ * time the node cuts the stream off, counts it (stream-errors) and stays
+ * healthy. */
+
+typedef struct
+{
+  GPtrArray *frames; /* GBytes received on the channel */
+  gboolean closed;
+  GError *error;
+} RawChannel;
+
+static void
+raw_received (gpointer user_data, GBytes *frame)
+{
+  RawChannel *r = user_data;
+
+  g_ptr_array_add (r->frames, g_bytes_ref (frame));
+}
+
+static void
+raw_closed (gpointer user_data, const GError *error)
+{
+  RawChannel *r = user_data;
+
+  r->closed = TRUE;
+  r->error = error ? g_error_copy (error) : NULL;
+}
+
+static const GossipTransportChannelCallbacks raw_callbacks
+    = { .received = raw_received, .closed = raw_closed };
+
+static void
+raw_frame_received (gpointer user_data, GossipTransportPath path, const char *from, GBytes *frame)
+{
+}
+
+static void
+raw_dropped (gpointer user_data, const char *from, const GError *reason)
+{
+}
+
+static const GossipTransportCallbacks raw_transport_callbacks = {
+  .received = raw_frame_received,
+  .dropped = raw_dropped,
+};
+
+static gboolean
+raw_answered (Harness *h, gpointer data)
+{
+  RawChannel *r = data;
+
+  return r->frames->len > 0 || r->closed;
+}
+
+static gboolean
+raw_ended (Harness *h, gpointer data)
+{
+  RawChannel *r = data;
+
+  return r->closed;
+}
+
+static GBytes *
+control_frame (GossipPipeline *pipeline, GVariant *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) owned = g_variant_ref_sink (message);
+  GBytes *frame = gossip_pipeline_encode (pipeline, owned, &error);
+
+  g_assert_no_error (error);
+  return frame;
+}
+
+typedef enum
+{
+  BREAK_CREDIT,     /* data beyond the window it was given */
+  BREAK_DATA_FIRST, /* data before STREAM_OPEN */
+  BREAK_GARBAGE,    /* a frame that is not a frame */
+  BREAK_HUGE_CREDIT /* credit beyond the window it gave */
+} Breakage;
+
+static void
+hostile_once (Harness *h, GossipPipeline *pipeline, const GossipTransportVTable *vt,
+              gpointer instance, Breakage how)
+{
+  const char *address = harness_address (h, 0);
+  RawChannel r = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref), FALSE, NULL };
+  g_autoptr (GError) error = NULL;
+  GossipTransportChannel *channel;
+  guint64 errors_before = gossip_cluster_get_counter (harness_node (h, 0), "stream-errors");
+  g_autofree guint8 *junk = g_malloc0 (64 * 1024);
+
+  channel = vt->channel_open (instance, address, &raw_callbacks, &r, &error);
+  g_assert_no_error (error);
+  if (how == BREAK_DATA_FIRST || how == BREAK_GARBAGE)
+    {
+      g_autoptr (GBytes) frame = how == BREAK_GARBAGE
+                                     ? g_bytes_new_static ("\x47\x01junk-junk-junk", 15)
+                                     : _gossip_pipeline_seal_bytes (pipeline, junk, 1024, &error);
+
+      vt->channel_send (instance, channel, frame, NULL, NULL);
+    }
+  else
+    {
+      g_autoptr (GBytes) open
+          = control_frame (pipeline, g_variant_new_parsed ("{'t': <uint64 18>, 'f': <'evil'>, "
+                                                           "'fa': <'127.0.0.1:9'>, 'ut': <%t>, "
+                                                           "'w': <uint64 65536>}",
+                                                           (guint64) STREAM_HOLD));
+
+      vt->channel_send (instance, channel, open, NULL, NULL);
+      g_assert_true (harness_run_until (h, raw_answered, &r, 10 * SEC));
+      g_assert_false (r.closed);
+      if (how == BREAK_CREDIT)
+        /* The node's window is 1 MiB here: send 2 MiB without waiting. */
+        for (guint i = 0; i < 32; i++)
+          {
+            g_autoptr (GBytes) data
+                = _gossip_pipeline_seal_bytes (pipeline, junk, 64 * 1024, &error);
+
+            g_assert_no_error (error);
+            vt->channel_send (instance, channel, data, NULL, NULL);
+          }
+      else
+        {
+          g_autoptr (GBytes) credit
+              = control_frame (pipeline, g_variant_new_parsed ("{'t': <uint64 20>, 'w': <%t>}",
+                                                               (guint64) G_MAXINT64));
+
+          vt->channel_send (instance, channel, credit, NULL, NULL);
+        }
+    }
+  g_assert_true (harness_run_until (h, raw_ended, &r, 10 * SEC));
+  if (how != BREAK_DATA_FIRST && how != BREAK_GARBAGE)
+    g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, 0), "stream-errors"), >,
+                      errors_before);
+  g_ptr_array_unref (r.frames);
+  g_clear_error (&r.error);
+}
+
+static void
+test_hostile_peer (gconstpointer data)
+{
+  const Variant *v = data;
+  const char *const settings[] = { "plugins", "transport", "socket",       "streams", "window",
+                                   "1MiB",    "streams",   "open_timeout", "2s",      NULL };
+  g_autoptr (Server) server = NULL;
+  g_autoptr (Harness) h = harness_new (1, FALSE, settings);
+  g_autoptr (GError) error = NULL;
+  GossipPlugin *codec = gossip_plugin_load (GOSSIP_PLUGIN_KIND_CODEC, "msgpack", NULL, &error);
+  GossipPlugin *transport
+      = gossip_plugin_load (GOSSIP_PLUGIN_KIND_TRANSPORT, v->transport, NULL, &error);
+  const GossipTransportVTable *vt;
+  g_autoptr (GossipPipeline) pipeline = NULL;
+  GossipTransportParams params = { 0 };
+  gpointer instance;
+
+  g_assert_no_error (error);
+  server = server_new (h, 0);
+  pipeline = gossip_pipeline_new (gossip_plugin_get_vtable (codec), NULL, -1, NULL, 512,
+                                  4 * 1024 * 1024, &error);
+  g_assert_no_error (error);
+  vt = gossip_plugin_get_vtable (transport);
+  params.struct_size = sizeof params;
+  params.context = h->context;
+  params.clock = h->clock;
+  params.bind_address = "127.0.0.1:0";
+  params.datagrams = FALSE;
+  params.max_datagram_size = 1400;
+  params.max_frame_size = 4 * 1024 * 1024;
+  params.max_connections = 16;
+  params.idle_timeout_us = 30 * SEC;
+  params.io_timeout_us = 5 * SEC;
+  params.connect_timeout_us = 5 * SEC;
+  params.callbacks = &raw_transport_callbacks;
+  instance = vt->create (&params, &error);
+  g_assert_no_error (error);
+
+  hostile_once (h, pipeline, vt, instance, BREAK_CREDIT);
+  hostile_once (h, pipeline, vt, instance, BREAK_HUGE_CREDIT);
+  hostile_once (h, pipeline, vt, instance, BREAK_DATA_FIRST);
+  hostile_once (h, pipeline, vt, instance, BREAK_GARBAGE);
+  vt->destroy (instance);
+
+  /* The node still serves honest streams. */
+  {
+    GIOStream *stream;
+
+    g_ptr_array_set_size (h->nodes, 2);
+    harness_start_node (h, 1, (const char *const[]){ "plugins", "transport", "socket", NULL });
+    {
+      const char *const via[] = { harness_address (h, 0), NULL };
+
+      g_assert_cmpuint (harness_join (h, 1, via, &error), ==, 1);
+    }
+    g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (2), 10 * SEC));
+    stream = open_stream (h, 1, 0, STREAM_HOLD, &error);
+    g_assert_no_error (error);
+    g_object_unref (stream);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
 
 static void
 add (const char *name, const Variant *v, GTestDataFunc func)
@@ -794,6 +999,8 @@ main (int argc, char **argv)
       add ("peer-dies", v, test_peer_dies);
       add ("unreachable-and-cancel", v, test_unreachable_and_cancel);
       add ("cluster-stops", v, test_cluster_stops);
+      if (g_str_equal (v->name, "socket"))
+        add ("hostile-peer", v, test_hostile_peer);
     }
   certs_dir = g_dir_make_tmp ("gossip-stream-certs-XXXXXX", &error);
   g_assert_no_error (error);
