@@ -40,7 +40,8 @@ gboolean _gossip_frame_parse_header (const guint8 *frame, gsize len, gsize max_f
                                      GossipFrameHeader *header, GossipFrameError *reason,
                                      GError **error);
 
-GBytes *_gossip_pipeline_seal_bytes (GossipPipeline *pipeline, const guint8 *data, gsize len,
+GBytes *_gossip_pipeline_seal_bytes (GossipPipeline *pipeline, const guint8 *prefix,
+                                     gsize prefix_len, const guint8 *data, gsize len,
                                      GError **error);
 GBytes *_gossip_pipeline_open_bytes (GossipPipeline *pipeline, GBytes *frame, GError **error);
 gboolean _gossip_pipeline_encode_body (GossipPipeline *pipeline, GVariant *message, GByteArray *out,

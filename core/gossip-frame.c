@@ -279,11 +279,40 @@ seal (GossipPipeline *self, guint8 codec_id, const guint8 *data, gsize len, GErr
 }
 
 /* Frames whose body is bytes of the caller's, not a codec's encoding: the
- * stream layer's data.  Compressed and encrypted like any frame. */
+ * stream layer's data, @prefix (its stream id and frame number) then
+ * @data.  Compressed and encrypted like any frame.  Plaintext and
+ * uncompressed, the two parts are copied straight into the frame; else they
+ * are put together in a scratch buffer first, since compressors and ciphers
+ * take one buffer. */
 GBytes *
-_gossip_pipeline_seal_bytes (GossipPipeline *self, const guint8 *data, gsize len, GError **error)
+_gossip_pipeline_seal_bytes (GossipPipeline *self, const guint8 *prefix, gsize prefix_len,
+                             const guint8 *data, gsize len, GError **error)
 {
-  return seal (self, GOSSIP_FRAME_CODEC_RAW, data, len, error);
+  gsize total = prefix_len + len;
+  guint8 *out;
+  GBytes *frame;
+
+  if (self->keyring == NULL && (self->compressor == NULL || total < self->compress_min_size))
+    {
+      if (total > self->max_frame_size - GOSSIP_FRAME_HEADER_SIZE)
+        {
+          g_set_error (error, GOSSIP_FRAME_ERROR, GOSSIP_FRAME_ERROR_ENCODE_FAILED,
+                       "message of %" G_GSIZE_FORMAT
+                       " bytes does not fit the maximum frame size of %" G_GSIZE_FORMAT " bytes",
+                       total, self->max_frame_size);
+          return NULL;
+        }
+      frame = gossip_bytes_new_pooled (GOSSIP_FRAME_HEADER_SIZE + total, &out);
+      write_header (out, 0, GOSSIP_FRAME_CODEC_RAW,
+                    self->compressor ? self->compressor->wire_id : 0, 0, 0, (guint32) total);
+      memcpy (out + GOSSIP_FRAME_HEADER_SIZE, prefix, prefix_len);
+      memcpy (out + GOSSIP_FRAME_HEADER_SIZE + prefix_len, data, len);
+      return frame;
+    }
+  g_byte_array_set_size (self->scratch_a, 0);
+  g_byte_array_append (self->scratch_a, prefix, (guint) prefix_len);
+  g_byte_array_append (self->scratch_a, data, (guint) len);
+  return seal (self, GOSSIP_FRAME_CODEC_RAW, self->scratch_a->data, self->scratch_a->len, error);
 }
 
 gboolean

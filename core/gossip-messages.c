@@ -283,7 +283,9 @@ parse_user (GVariant *message, GossipMsg *out, GError **error)
       out->code = (guint) MIN (code, G_MAXUINT);
       break;
     case GOSSIP_MSG_STREAM_OPEN:
-      if (!lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+      if (!lookup_uint (message, "sid", &out->stream_id, TRUE, error)
+          || !lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
           || !lookup_string (message, "fa", &out->from_address, GOSSIP_MSG_MAX_ADDRESS_LEN, FALSE,
                              error)
           || !lookup_uint (message, "ut", &user_type, TRUE, error)
@@ -291,7 +293,9 @@ parse_user (GVariant *message, GossipMsg *out, GError **error)
         return FALSE;
       break;
     case GOSSIP_MSG_STREAM_ANSWER:
-      if (!lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
+      if (!lookup_uint (message, "sid", &out->stream_id, TRUE, error)
+          || !lookup_uint (message, "s", &out->seq, TRUE, error)
+          || !lookup_string (message, "f", &out->from, GOSSIP_MSG_MAX_ID_LEN, TRUE, error)
           || !lookup_string (message, "e", &out->error_text, 1024, FALSE, error)
           || !lookup_uint (message, "ec", &code, FALSE, error)
           || !lookup_uint (message, "w", &out->window, TRUE, error))
@@ -457,11 +461,12 @@ _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error)
     case GOSSIP_MSG_STREAM_ANSWER:
       return parse_user (message, out, error);
     case GOSSIP_MSG_STREAM_CREDIT:
-      return lookup_uint (message, "w", &out->window, TRUE, error);
     case GOSSIP_MSG_STREAM_FIN:
-      return TRUE;
     case GOSSIP_MSG_STREAM_ABORT:
-      return lookup_string (message, "e", &out->error_text, 1024, FALSE, error);
+      return lookup_uint (message, "sid", &out->stream_id, TRUE, error)
+             && lookup_uint (message, "s", &out->seq, TRUE, error)
+             && lookup_uint (message, "w", &out->window, type == GOSSIP_MSG_STREAM_CREDIT, error)
+             && lookup_string (message, "e", &out->error_text, 1024, FALSE, error);
     case GOSSIP_MSG_META_REQUEST:
     case GOSSIP_MSG_META_REPLY:
       if (!lookup_uint (message, "s", &out->seq, TRUE, error)
@@ -704,13 +709,15 @@ _gossip_msg_user (guint64 seq, const char *from, const char *from_address, guint
 }
 
 GVariant *
-_gossip_msg_stream_open (const char *from, const char *from_address, guint user_type,
-                         guint64 window, GVariant *payload)
+_gossip_msg_stream_open (guint64 stream_id, const char *from, const char *from_address,
+                         guint user_type, guint64 window, GVariant *payload)
 {
   MsgBuilder b;
 
   msg_init (&b);
   put_u (&b, "t", GOSSIP_MSG_STREAM_OPEN);
+  put_u (&b, "sid", stream_id);
+  put_u (&b, "s", 0);
   put_s (&b, "f", from);
   put_s (&b, "fa", from_address);
   put_u (&b, "ut", user_type);
@@ -721,12 +728,14 @@ _gossip_msg_stream_open (const char *from, const char *from_address, guint user_
 }
 
 GVariant *
-_gossip_msg_stream_answer (const char *from, guint64 window, const GError *error)
+_gossip_msg_stream_answer (guint64 stream_id, const char *from, guint64 window, const GError *error)
 {
   MsgBuilder b;
 
   msg_init (&b);
   put_u (&b, "t", GOSSIP_MSG_STREAM_ANSWER);
+  put_u (&b, "sid", stream_id);
+  put_u (&b, "s", 0);
   put_s (&b, "f", from);
   put_u (&b, "w", window);
   if (error != NULL)
@@ -740,12 +749,15 @@ _gossip_msg_stream_answer (const char *from, guint64 window, const GError *error
 /* CREDIT (@credit bytes more may be sent), FIN (no more data) or ABORT
  * (@reason). */
 GVariant *
-_gossip_msg_stream_control (GossipMsgType type, guint64 credit, const char *reason)
+_gossip_msg_stream_control (GossipMsgType type, guint64 stream_id, guint64 seq, guint64 credit,
+                            const char *reason)
 {
   MsgBuilder b;
 
   msg_init (&b);
   put_u (&b, "t", type);
+  put_u (&b, "sid", stream_id);
+  put_u (&b, "s", seq);
   if (type == GOSSIP_MSG_STREAM_CREDIT)
     put_u (&b, "w", credit);
   put_s (&b, "e", reason);

@@ -96,6 +96,7 @@ typedef struct
   guint64 meta_version;
   GVariant *metadata; /* META_REPLY: owned, may be NULL */
   guint64 window;     /* STREAM_OPEN, STREAM_ANSWER: the sender's receive window */
+  guint64 stream_id;  /* STREAM_*: the stream's id (seq is the frame's number) */
 } GossipMsg;
 
 gboolean _gossip_msg_parse (GVariant *message, GossipMsg *out, GError **error);
@@ -116,10 +117,12 @@ GVariant *_gossip_msg_push_pull (GossipMsgType type, guint64 seq, const char *fr
 GVariant *_gossip_msg_refuse (guint64 seq, const char *from, guint code, const char *reason);
 GVariant *_gossip_msg_gossip (const char *from);
 GVariant *_gossip_msg_with_piggyback (GVariant *message, GPtrArray *updates);
-GVariant *_gossip_msg_stream_open (const char *from, const char *from_address, guint user_type,
-                                   guint64 window, GVariant *payload);
-GVariant *_gossip_msg_stream_answer (const char *from, guint64 window, const GError *error);
-GVariant *_gossip_msg_stream_control (GossipMsgType type, guint64 credit, const char *reason);
+GVariant *_gossip_msg_stream_open (guint64 stream_id, const char *from, const char *from_address,
+                                   guint user_type, guint64 window, GVariant *payload);
+GVariant *_gossip_msg_stream_answer (guint64 stream_id, const char *from, guint64 window,
+                                     const GError *error);
+GVariant *_gossip_msg_stream_control (GossipMsgType type, guint64 stream_id, guint64 seq,
+                                      guint64 credit, const char *reason);
 GVariant *_gossip_msg_user (guint64 seq, const char *from, const char *from_address,
                             guint user_type, gboolean request, GVariant *payload);
 GVariant *_gossip_msg_user_reply (guint64 seq, const char *from, GVariant *payload,

@@ -60,6 +60,9 @@ struct _StreamCore
   char *peer_id;
   char *peer_address;
   guint type;
+  guint64 id;           /* random, chosen by the opener: every frame names it */
+  guint64 tx_seq;       /* number of the next frame we send */
+  guint64 rx_seq;       /* number the next frame we receive must have */
   GossipStream *stream; /* weak */
 
   /* Opening */
@@ -120,6 +123,10 @@ struct _GossipStreamOutput
 };
 G_DEFINE_FINAL_TYPE (GossipStreamOutput, gossip_stream_output, G_TYPE_OUTPUT_STREAM)
 
+/* A data frame's body starts with the stream's id and the frame's number,
+ * 8 bytes each, big-endian. */
+#define DATA_PREFIX 16
+
 static const GossipTransportChannelCallbacks channel_callbacks;
 static void core_end (StreamCore *core, GError *error, gboolean send_abort);
 static void open_complete (StreamCore *core, GError *error);
@@ -165,8 +172,8 @@ core_new (GossipCluster *cluster, GossipClusterTransport *t, StreamState state)
   core->state = state;
   core->window = gossip_config_get_size (cluster->config, "streams", "window");
   core->chunk_size = gossip_config_get_size (cluster->config, "streams", "chunk_size");
-  /* A data frame adds the frame header, nonce and tag to its chunk. */
-  core->chunk_size = MIN (core->chunk_size, cluster->max_frame_size
+  /* A data frame adds its prefix, the frame header, nonce and tag. */
+  core->chunk_size = MIN (core->chunk_size, cluster->max_frame_size - DATA_PREFIX
                                                 - gossip_pipeline_get_overhead (cluster->pipeline));
   g_queue_init (&core->rx);
   /* The cluster's set owns the first reference until the channel ends. */
@@ -205,9 +212,9 @@ send_frame (StreamCore *core, GBytes *frame)
   return TRUE;
 }
 
-/* Sends a control message (floating, consumed). */
+/* Sends a control message (floating, consumed), already numbered. */
 static gboolean
-send_control (StreamCore *core, GVariant *message)
+send_message (StreamCore *core, GVariant *message)
 {
   g_autoptr (GVariant) owned = g_variant_ref_sink (message);
   g_autoptr (GBytes) frame = NULL;
@@ -223,6 +230,14 @@ send_control (StreamCore *core, GVariant *message)
       return FALSE;
     }
   return send_frame (core, frame);
+}
+
+/* CREDIT, FIN or ABORT, with the stream's id and the next frame number. */
+static gboolean
+send_control (StreamCore *core, GossipMsgType type, guint64 credit, const char *reason)
+{
+  return send_message (core,
+                       _gossip_msg_stream_control (type, core->id, core->tx_seq++, credit, reason));
 }
 
 static void
@@ -276,7 +291,7 @@ core_end (StreamCore *core, GError *error, gboolean send_abort)
 {
   core_ref (core);
   if (send_abort && core->channel != NULL)
-    send_control (core, _gossip_msg_stream_control (GOSSIP_MSG_STREAM_ABORT, 0, error->message));
+    send_control (core, GOSSIP_MSG_STREAM_ABORT, 0, error->message);
   close_channel (core, !send_abort);
   if (core->rx_error == NULL && !core->rx_fin)
     core->rx_error = g_error_copy (error);
@@ -323,7 +338,7 @@ grant_credit (StreamCore *core, gboolean now)
    * buffer ran dry (the writer may be waiting for exactly this). */
   if (!now && core->consumed < core->window / 4)
     return;
-  send_control (core, _gossip_msg_stream_control (GOSSIP_MSG_STREAM_CREDIT, core->consumed, NULL));
+  send_control (core, GOSSIP_MSG_STREAM_CREDIT, core->consumed, NULL);
   core->consumed = 0;
 }
 
@@ -405,7 +420,34 @@ on_data (StreamCore *core, GBytes *frame)
       protocol_error (core, "data after the peer finished");
       return;
     }
-  size = g_bytes_get_size (data);
+  {
+    const guint8 *p = g_bytes_get_data (data, &size);
+    guint64 id, seq;
+
+    if (size < DATA_PREFIX)
+      {
+        protocol_error (core, "a data frame of %" G_GSIZE_FORMAT " bytes", size);
+        return;
+      }
+    memcpy (&id, p, 8);
+    memcpy (&seq, p + 8, 8);
+    if (GUINT64_FROM_BE (id) != core->id || GUINT64_FROM_BE (seq) != core->rx_seq)
+      {
+        protocol_error (core,
+                        "data frame %" G_GUINT64_FORMAT " where frame %" G_GUINT64_FORMAT
+                        " was due, or of another stream",
+                        GUINT64_FROM_BE (seq), core->rx_seq);
+        return;
+      }
+    core->rx_seq++;
+    size -= DATA_PREFIX;
+    {
+      GBytes *body = g_bytes_new_from_bytes (data, DATA_PREFIX, size);
+
+      g_bytes_unref (data);
+      data = body;
+    }
+  }
   if (core->rx_buffered + core->consumed + size > core->window)
     {
       protocol_error (core, "peer sent beyond its credit (%" G_GSIZE_FORMAT " bytes buffered)",
@@ -469,6 +511,24 @@ on_control (StreamCore *core, GBytes *frame)
       protocol_error (core, "%s", error->message);
       return;
     }
+  if (msg.type < GOSSIP_MSG_STREAM_OPEN || msg.type > GOSSIP_MSG_STREAM_ABORT)
+    {
+      protocol_error (core, "unexpected message type %u", (guint) msg.type);
+      return;
+    }
+  /* Every frame names the stream and is numbered: a frame dropped,
+   * reordered, replayed or taken from another stream breaks the stream. */
+  if (core->state == STATE_ACCEPTING && msg.type == GOSSIP_MSG_STREAM_OPEN)
+    core->id = msg.stream_id;
+  if (msg.stream_id != core->id || msg.seq != core->rx_seq)
+    {
+      protocol_error (core,
+                      "frame %" G_GUINT64_FORMAT " of stream %016" G_GINT64_MODIFIER
+                      "x where frame %" G_GUINT64_FORMAT " of %016" G_GINT64_MODIFIER "x was due",
+                      msg.seq, msg.stream_id, core->rx_seq, core->id);
+      return;
+    }
+  core->rx_seq++;
   switch (msg.type)
     {
     case GOSSIP_MSG_STREAM_OPEN:
@@ -571,9 +631,11 @@ static gsize
 send_data (StreamCore *core, const guint8 *buffer, gsize count, GError **error)
 {
   gsize n = MIN (MIN (count, core->chunk_size), core->credit);
+  guint64 prefix[2] = { GUINT64_TO_BE (core->id), GUINT64_TO_BE (core->tx_seq) };
   g_autoptr (GBytes) frame = NULL;
 
-  frame = _gossip_pipeline_seal_bytes (core->pipeline, buffer, n, error);
+  frame = _gossip_pipeline_seal_bytes (core->pipeline, (const guint8 *) prefix, sizeof prefix,
+                                       buffer, n, error);
   if (frame == NULL)
     return 0;
   if (!send_frame (core, frame))
@@ -582,6 +644,7 @@ send_data (StreamCore *core, const guint8 *buffer, gsize count, GError **error)
                    core_name (core));
       return 0;
     }
+  core->tx_seq++;
   core->credit -= n;
   return n;
 }
@@ -947,7 +1010,7 @@ output_close (GOutputStream *stream, GCancellable *cancellable, GError **error)
     return TRUE;
   core->fin_sent = TRUE;
   if (core->tx_error == NULL)
-    send_control (core, _gossip_msg_stream_control (GOSSIP_MSG_STREAM_FIN, 0, NULL));
+    send_control (core, GOSSIP_MSG_STREAM_FIN, 0, NULL);
   maybe_finish (core);
   return TRUE;
 }
@@ -1229,6 +1292,7 @@ gossip_cluster_open_stream_async (GossipCluster *self, GossipNode *node, guint t
   g_autoptr (GBytes) frame = NULL;
   g_autoptr (GVariant) open_message = NULL;
   GossipClusterTransport *t = NULL;
+  guint64 stream_id;
   const char *address;
   StreamCore *core;
   GTask *task;
@@ -1268,13 +1332,17 @@ gossip_cluster_open_stream_async (GossipCluster *self, GossipNode *node, guint t
     }
   if (!check_capacity (self, &error))
     goto fail;
+  /* Unpredictable, so frames of one stream cannot be passed off as another's. */
+  stream_id = ((guint64) g_random_int () << 32) | g_random_int ();
   open_message = g_variant_ref_sink (
-      _gossip_msg_stream_open (self->node_id, self->advertise_address, type,
+      _gossip_msg_stream_open (stream_id, self->node_id, self->advertise_address, type,
                                gossip_config_get_size (self->config, "streams", "window"), owned));
   frame = gossip_pipeline_encode (self->pipeline, open_message, &error);
   if (frame == NULL)
     goto fail;
   core = core_new (self, t, STATE_OPENING);
+  core->id = stream_id;
+  core->tx_seq = 1;
   core->peer_id = g_strdup (gossip_node_get_id (node));
   core->peer_address = g_strdup (address);
   core->type = type;
@@ -1322,7 +1390,9 @@ static void
 refuse (StreamCore *core, const GError *error)
 {
   core->cluster->counters[GOSSIP_COUNTER_STREAMS_REFUSED]++;
-  send_control (core, _gossip_msg_stream_answer (core->cluster->node_id, core->window, error));
+  send_message (core,
+                _gossip_msg_stream_answer (core->id, core->cluster->node_id, core->window, error));
+  core->tx_seq = 1;
   core_ref (core);
   close_channel (core, FALSE);
   leave_cluster (core);
@@ -1374,7 +1444,8 @@ accept_open (StreamCore *core, const GossipMsg *msg)
   if (core->state != STATE_HANDLING)
     return; /* the handler ended it already */
   self->counters[GOSSIP_COUNTER_STREAMS_ACCEPTED]++;
-  send_control (core, _gossip_msg_stream_answer (self->node_id, core->window, NULL));
+  send_message (core, _gossip_msg_stream_answer (core->id, self->node_id, core->window, NULL));
+  core->tx_seq = 1;
   core->state = STATE_OPEN;
   write_progress (core);
   read_progress (core);

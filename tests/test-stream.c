@@ -832,10 +832,11 @@ control_frame (GossipPipeline *pipeline, GVariant *message)
 
 typedef enum
 {
-  BREAK_CREDIT,     /* data beyond the window it was given */
-  BREAK_DATA_FIRST, /* data before STREAM_OPEN */
-  BREAK_GARBAGE,    /* a frame that is not a frame */
-  BREAK_HUGE_CREDIT /* credit beyond the window it gave */
+  BREAK_CREDIT,      /* data beyond the window it was given */
+  BREAK_DATA_FIRST,  /* data before STREAM_OPEN */
+  BREAK_GARBAGE,     /* a frame that is not a frame */
+  BREAK_HUGE_CREDIT, /* credit beyond the window it gave */
+  BREAK_REORDER      /* a frame out of sequence (dropped, reordered or replayed) */
 } Breakage;
 
 static void
@@ -853,38 +854,43 @@ hostile_once (Harness *h, GossipPipeline *pipeline, const GossipTransportVTable 
   g_assert_no_error (error);
   if (how == BREAK_DATA_FIRST || how == BREAK_GARBAGE)
     {
-      g_autoptr (GBytes) frame = how == BREAK_GARBAGE
-                                     ? g_bytes_new_static ("\x47\x01junk-junk-junk", 15)
-                                     : _gossip_pipeline_seal_bytes (pipeline, junk, 1024, &error);
+      g_autoptr (GBytes) frame
+          = how == BREAK_GARBAGE
+                ? g_bytes_new_static ("\x47\x01junk-junk-junk", 15)
+                : _gossip_pipeline_seal_bytes (pipeline, junk, 16, junk, 1024, &error);
 
       vt->channel_send (instance, channel, frame, NULL, NULL);
     }
   else
     {
-      g_autoptr (GBytes) open
-          = control_frame (pipeline, g_variant_new_parsed ("{'t': <uint64 18>, 'f': <'evil'>, "
-                                                           "'fa': <'127.0.0.1:9'>, 'ut': <%t>, "
-                                                           "'w': <uint64 65536>}",
-                                                           (guint64) STREAM_HOLD));
+      g_autoptr (GBytes) open = control_frame (
+          pipeline, g_variant_new_parsed ("{'t': <uint64 18>, 'sid': <uint64 77>, 's': <uint64 0>, "
+                                          "'f': <'evil'>, 'fa': <'127.0.0.1:9'>, 'ut': <%t>, "
+                                          "'w': <uint64 65536>}",
+                                          (guint64) STREAM_HOLD));
 
       vt->channel_send (instance, channel, open, NULL, NULL);
       g_assert_true (harness_run_until (h, raw_answered, &r, 10 * SEC));
       g_assert_false (r.closed);
-      if (how == BREAK_CREDIT)
-        /* The node's window is 1 MiB here: send 2 MiB without waiting. */
-        for (guint i = 0; i < 32; i++)
+      if (how == BREAK_CREDIT || how == BREAK_REORDER)
+        /* The node's window is 1 MiB here: send 2 MiB without waiting; or
+         * frames 2, 1, 3, ... */
+        for (guint i = 0; i < (how == BREAK_CREDIT ? 32u : 3u); i++)
           {
-            g_autoptr (GBytes) data
-                = _gossip_pipeline_seal_bytes (pipeline, junk, 64 * 1024, &error);
+            guint64 seq = how == BREAK_REORDER && i < 2 ? 2 - i : i + 1;
+            guint64 prefix[2] = { GUINT64_TO_BE (77), GUINT64_TO_BE (seq) };
+            g_autoptr (GBytes) data = _gossip_pipeline_seal_bytes (
+                pipeline, (const guint8 *) prefix, sizeof prefix, junk, 64 * 1024, &error);
 
             g_assert_no_error (error);
             vt->channel_send (instance, channel, data, NULL, NULL);
           }
       else
         {
-          g_autoptr (GBytes) credit
-              = control_frame (pipeline, g_variant_new_parsed ("{'t': <uint64 20>, 'w': <%t>}",
-                                                               (guint64) G_MAXINT64));
+          g_autoptr (GBytes) credit = control_frame (
+              pipeline, g_variant_new_parsed ("{'t': <uint64 20>, 'sid': <uint64 77>, "
+                                              "'s': <uint64 1>, 'w': <%t>}",
+                                              (guint64) G_MAXINT64));
 
           vt->channel_send (instance, channel, credit, NULL, NULL);
         }
@@ -937,6 +943,7 @@ test_hostile_peer (gconstpointer data)
 
   hostile_once (h, pipeline, vt, instance, BREAK_CREDIT);
   hostile_once (h, pipeline, vt, instance, BREAK_HUGE_CREDIT);
+  hostile_once (h, pipeline, vt, instance, BREAK_REORDER);
   hostile_once (h, pipeline, vt, instance, BREAK_DATA_FIRST);
   hostile_once (h, pipeline, vt, instance, BREAK_GARBAGE);
   vt->destroy (instance);
