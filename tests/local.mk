@@ -4,6 +4,7 @@ TEST_LDADD = core/libgossip-1.0.la $(GLIB_LIBS)
 include tests/plugins/local.mk
 include tests/crypto.mk
 include tests/transport.mk
+include tests/websocket.mk
 include tests/codec.mk
 include tests/config.mk
 include tests/address.mk

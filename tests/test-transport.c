@@ -106,8 +106,23 @@ static const char *const ws_bad_addresses[] = {
   NULL,
 };
 
-#define WSLAY_CONFIG_INSECURE "[websocket]\nallow_insecure=true\n"
-#define WSLAY_CONFIG_TLS                                                                           \
+static const char *const soup_bad_addresses[] = {
+  "",
+  "nonsense",
+  "127.0.0.1:80",
+  "mem://test/node",
+  "http://127.0.0.1:80/gossip",
+  "ws://",
+  "ws://:80/gossip",
+  "ws://127.0.0.1:0/gossip",
+  "ws://127.0.0.1:65536/gossip",
+  "ws://user@127.0.0.1:80/gossip",
+  "wss://[::1/gossip",
+  NULL,
+};
+
+#define WS_CONFIG_INSECURE "[websocket]\nallow_insecure=true\n"
+#define WS_CONFIG_TLS                                                                              \
   "[websocket]\ntls_cert_file={certs}/server-cert.pem\ntls_key_file={certs}/server-key.pem\n"      \
   "tls_ca_file={certs}/ca.pem\n"
 
@@ -118,9 +133,13 @@ static const TransportKind known_kinds[] = {
   { "memory", "memory", "mem://test-{run}/node{node}", FALSE, FALSE, FALSE, FALSE, FALSE, NULL,
     memory_bad_addresses },
   { "websocket-wslay", "websocket-wslay", "127.0.0.1:0", TRUE, FALSE, FALSE, TRUE, TRUE, NULL,
-    ws_bad_addresses, WSLAY_CONFIG_INSECURE, TRUE },
+    ws_bad_addresses, WS_CONFIG_INSECURE, TRUE },
   { "websocket-wslay-wss", "websocket-wslay", "127.0.0.1:0", TRUE, FALSE, FALSE, TRUE, TRUE, NULL,
-    ws_bad_addresses, WSLAY_CONFIG_TLS, TRUE },
+    ws_bad_addresses, WS_CONFIG_TLS, TRUE },
+  { "websocket-soup", "websocket-soup", "127.0.0.1:0", TRUE, FALSE, FALSE, TRUE, TRUE, NULL,
+    soup_bad_addresses, WS_CONFIG_INSECURE, TRUE },
+  { "websocket-soup-wss", "websocket-soup", "127.0.0.1:0", TRUE, FALSE, FALSE, TRUE, TRUE, NULL,
+    soup_bad_addresses, WS_CONFIG_TLS, TRUE },
 };
 
 /* Where the test certificates are, once made (tls-test-certs.c). */
@@ -412,6 +431,9 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->tut = data;
   f->run = ++fixture_runs;
   f->context = g_main_context_new ();
+  /* The test's context is the thread-default one, as a GossipCluster's is:
+   * libraries with GIO-style asynchronous calls (libsoup) rely on it. */
+  g_main_context_push_thread_default (f->context);
   f->clock = f->tut->kind->real_time ? gossip_clock_new_for_context (f->context)
                                      : gossip_manual_clock_new ();
   f->nodes = g_ptr_array_new_with_free_func (node_free);
@@ -428,6 +450,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   for (guint i = 0; i < 1000 && g_main_context_iteration (f->context, FALSE); i++)
     ;
   g_object_unref (f->clock);
+  g_main_context_pop_thread_default (f->context);
   g_main_context_unref (f->context);
 }
 

@@ -1,13 +1,15 @@
 # tests/transport.mk: the conformance suite every transport plugin must pass.
 # GOSSIP_TEST_TRANSPORTS (space-separated plugin names) chooses the plugins at
-# run time.  By default: socket, which is always built, and memory, whose
-# cases are skipped while that plugin cannot be loaded.
-TEST_DEFAULT_TRANSPORTS = socket memory
+# run time.  By default: socket and websocket-soup, which are always built,
+# memory, whose cases are skipped while that plugin cannot be loaded, and
+# websocket-wslay when it is built.
+TEST_DEFAULT_TRANSPORTS = socket memory websocket-soup
 # tests/test-stream's variants: the transports with channels, WebSocket ones
 # over ws:// and over wss://.
-TEST_DEFAULT_STREAM_TRANSPORTS = socket
-# tests/test-mixed-transports: the WebSocket providers built.
-TEST_DEFAULT_WS_PLUGINS =
+TEST_DEFAULT_STREAM_TRANSPORTS = socket websocket-soup websocket-soup-wss
+# tests/test-mixed-transports and tests/test-websocket: the WebSocket
+# providers built.
+TEST_DEFAULT_WS_PLUGINS = websocket-soup
 if BUILD_WSLAY
 TEST_DEFAULT_TRANSPORTS += websocket-wslay
 TEST_DEFAULT_STREAM_TRANSPORTS += websocket-wslay websocket-wslay-wss
