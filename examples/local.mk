@@ -1,0 +1,17 @@
+# examples/: small programs to read and copy from (examples/README.md).
+# examples/common is the shape they share: options, the prompt, the shared commands.
+noinst_LTLIBRARIES += examples/common/libexample-common.la
+examples_common_libexample_common_la_SOURCES = examples/common/example-common.c \
+	examples/common/example-common.h
+examples_common_libexample_common_la_CFLAGS = $(AM_CFLAGS) $(GIO_UNIX_CFLAGS)
+EXAMPLE_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/examples/common
+EXAMPLE_LDADD = examples/common/libexample-common.la core/libgossip-1.0.la $(GLIB_LIBS)
+
+noinst_PROGRAMS += examples/basic/gossip-basic
+examples_basic_gossip_basic_SOURCES = examples/basic/gossip-basic.c
+examples_basic_gossip_basic_CFLAGS = $(EXAMPLE_CFLAGS)
+examples_basic_gossip_basic_LDADD = $(EXAMPLE_LDADD)
+
+EXTRA_DIST += examples/basic/README.md
+
+include tests/examples/local.mk
