@@ -12,6 +12,11 @@ examples_basic_gossip_basic_SOURCES = examples/basic/gossip-basic.c
 examples_basic_gossip_basic_CFLAGS = $(EXAMPLE_CFLAGS)
 examples_basic_gossip_basic_LDADD = $(EXAMPLE_LDADD)
 
-EXTRA_DIST += examples/basic/README.md
+noinst_PROGRAMS += examples/events/gossip-events
+examples_events_gossip_events_SOURCES = examples/events/gossip-events.c
+examples_events_gossip_events_CFLAGS = $(EXAMPLE_CFLAGS)
+examples_events_gossip_events_LDADD = $(EXAMPLE_LDADD)
+
+EXTRA_DIST += examples/basic/README.md examples/events/README.md
 
 include tests/examples/local.mk
