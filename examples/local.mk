@@ -17,6 +17,12 @@ examples_events_gossip_events_SOURCES = examples/events/gossip-events.c
 examples_events_gossip_events_CFLAGS = $(EXAMPLE_CFLAGS)
 examples_events_gossip_events_LDADD = $(EXAMPLE_LDADD)
 
-EXTRA_DIST += examples/basic/README.md examples/events/README.md
+noinst_PROGRAMS += examples/usermessages/gossip-usermessages
+examples_usermessages_gossip_usermessages_SOURCES = examples/usermessages/gossip-usermessages.c
+examples_usermessages_gossip_usermessages_CFLAGS = $(EXAMPLE_CFLAGS)
+examples_usermessages_gossip_usermessages_LDADD = $(EXAMPLE_LDADD)
+
+EXTRA_DIST += examples/basic/README.md examples/events/README.md \
+	examples/usermessages/README.md
 
 include tests/examples/local.mk

@@ -684,11 +684,11 @@ example_run (Example *ex)
 
   g_main_loop_run (ex->loop);
 
-  /* Let the cancelled read and whatever else is ready finish. */
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
   g_source_remove (sigint);
   g_source_remove (sigterm);
   gossip_cluster_stop (ex->cluster);
+  /* Let the cancelled read and operations the stop failed call back. */
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
   return 0;
 }
