@@ -22,7 +22,12 @@ examples_usermessages_gossip_usermessages_SOURCES = examples/usermessages/gossip
 examples_usermessages_gossip_usermessages_CFLAGS = $(EXAMPLE_CFLAGS)
 examples_usermessages_gossip_usermessages_LDADD = $(EXAMPLE_LDADD)
 
+noinst_PROGRAMS += examples/stream/gossip-stream
+examples_stream_gossip_stream_SOURCES = examples/stream/gossip-stream.c
+examples_stream_gossip_stream_CFLAGS = $(EXAMPLE_CFLAGS)
+examples_stream_gossip_stream_LDADD = $(EXAMPLE_LDADD)
+
 EXTRA_DIST += examples/basic/README.md examples/events/README.md \
-	examples/usermessages/README.md
+	examples/usermessages/README.md examples/stream/README.md
 
 include tests/examples/local.mk
