@@ -210,6 +210,13 @@ class Node:
                 pass
         self.reader.join(5)
 
+    def stderr_problems(self):
+        """Lines of stderr that show a bug: GLib criticals, sanitizer reports."""
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return [l for l in self.stderr.read().splitlines()
+                if re.search(r"CRITICAL|AddressSanitizer|LeakSanitizer|runtime error:", l)]
+
     def tail(self, n=25):
         self.stderr.flush()
         self.stderr.seek(0)
@@ -255,6 +262,10 @@ class Suite:
             started = time.monotonic()
             try:
                 fn(self)
+                for n in self.nodes:
+                    problems = n.stderr_problems()
+                    if problems:
+                        raise Failure("%s's stderr:\n%s" % (n.name, "\n".join(problems[:20])))
                 print("ok %d - %s (%.1f s)" % (i, fn.__name__, time.monotonic() - started),
                       flush=True)
             except Exception as e:  # noqa: BLE001 -- every failure is reported as TAP

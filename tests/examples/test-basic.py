@@ -138,7 +138,7 @@ def config_file_then_options(s):
     port, dead = free_port(), free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("[cluster]\nnode_id=from-config\nbind_address=127.0.0.1:%d\n" % port)
-        f.write("[health]\nprofile=local\n")
+        f.write("[health]\nprofile=local\nleave_timeout=300ms\n")
         conf = f.name
     try:
         n = s.node("cfg", "--config", conf, "--peers", socket_address(dead))
