@@ -96,6 +96,11 @@ class Node:
             self.eof = True
             self.cond.notify_all()
 
+    def rewind(self):
+        """Makes expect() look at everything printed so far again."""
+        with self.cond:
+            self.cursor = 0
+
     def send(self, line):
         try:
             self.proc.stdin.write(line + "\n")
@@ -279,6 +284,29 @@ class Suite:
                 self.kill_all()
         signal.alarm(0)
         sys.exit(1 if failed else 0)
+
+
+def start_cluster(suite, count=3, web=False, extra=(), chain=False, converge=False):
+    """Nodes n1..nCOUNT on free ports, TCP/UDP or (@web) WebSocket, each joining
+    n1 (@chain: the node before it), with @extra options; sets node.address.
+    With @converge, returns once every node's `peers` lists all alive."""
+    nodes = []
+    for i in range(count):
+        port = free_port()
+        name = "n%d" % (i + 1)
+        address = ("ws://127.0.0.1:%d/gossip" if web else "127.0.0.1:%d") % port
+        args = list(extra) + ["--web-port" if web else "--port", port, "--node-id", name]
+        if nodes:
+            args += ["--peers", (nodes[-1] if chain else nodes[0]).address]
+        n = suite.node(name, *args)
+        n.address = address
+        n.expect(r"^node %s listening on %s$" % (name, re.escape(address)))
+        if nodes:
+            n.expect(r"^joined 1$")
+        nodes.append(n)
+    for n in nodes if converge else ():
+        n.peers(count, count)
+    return nodes
 
 
 def ensure(condition, message):

@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite, ensure, free_port  # noqa: E402
+from harness import Suite, ensure, free_port, start_cluster  # noqa: E402
 
 suite = Suite("basic")
 
@@ -29,39 +29,22 @@ def ws_address(port):
     return "ws://127.0.0.1:%d/gossip" % port
 
 
-def start_chain(s, listen):
-    """Three nodes; @listen(port) gives the options and the address of a node on @port."""
-    nodes = []
-    for i in range(3):
-        port = free_port()
-        options, address = listen(port)
-        args = options + ["--node-id", "n%d" % (i + 1)]
-        if nodes:
-            args += ["--peers", nodes[-1][1]]
-        n = s.node("n%d" % (i + 1), *args)
-        n.expect(r"^node n%d listening on %s$" % (i + 1, re.escape(address)))
-        if nodes:
-            n.expect(r"^joined 1$")
-        nodes.append((n, address))
-    return nodes
-
-
 def check_membership(nodes):
-    for n, _ in nodes:
+    for n in nodes:
         table = n.peers(3, 3)
-        for m, address in nodes:
-            ensure(table.get(m.name, (None, None))[:2] == (address, "alive"),
+        for m in nodes:
+            ensure(table.get(m.name, (None, None))[:2] == (m.address, "alive"),
                    "%s: %s is %r, expected %s alive" % (n.name, m.name, table.get(m.name),
-                                                         address))
+                                                         m.address))
     digests = set()
-    for n, _ in nodes:
+    for n in nodes:
         digests.add(n.poll("members", r"^members: 3 alive, 0 suspect, 0 dead, 0 left; "
                                       r"digest (\S+)$").group(1))
     ensure(len(digests) == 1, "membership digests differ: %r" % digests)
 
 
 def leave_three_ways(nodes):
-    (n1, _), (n2, _), (n3, _) = nodes
+    n1, n2, n3 = nodes
     n3.send("quit")
     n3.expect(r"^leaving \(quit\)$")
     n3.expect(r"^left$")
@@ -78,14 +61,14 @@ def leave_three_ways(nodes):
 
 @suite.test
 def three_nodes_over_tcp_udp(s):
-    nodes = start_chain(s, lambda p: (["--port", str(p)], socket_address(p)))
+    nodes = start_cluster(s, chain=True)
     check_membership(nodes)
     leave_three_ways(nodes)
 
 
 @suite.test
 def three_nodes_over_websocket(s):
-    nodes = start_chain(s, lambda p: (["--web-port", str(p)], ws_address(p)))
+    nodes = start_cluster(s, web=True, chain=True)
     check_membership(nodes)
     leave_three_ways(nodes)
 

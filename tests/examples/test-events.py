@@ -13,25 +13,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite, ensure, free_port  # noqa: E402
+from harness import Suite, ensure, start_cluster  # noqa: E402
 
 suite = Suite("events")
-
-
-def start_three(s, conf):
-    ports = [free_port() for _ in range(3)]
-    nodes = []
-    for i, port in enumerate(ports):
-        args = ["--config", conf, "--port", port, "--node-id", "n%d" % (i + 1)]
-        if i:
-            args += ["--peers", "127.0.0.1:%d" % ports[0]]
-        n = s.node("n%d" % (i + 1), *args)
-        n.expect(r"^node n%d listening on " % (i + 1))
-        nodes.append(n)
-    for n in nodes:
-        others = [m.name for m in nodes if m is not n]
-        n.expect_all([r"^event: %s alive \(was unknown\)$" % o for o in others])
-    return nodes
 
 
 @suite.test
@@ -40,7 +24,11 @@ def joins_metadata_leave_and_death(s):
         f.write("[health]\nprofile=local\n")
         conf = f.name
     try:
-        n1, n2, n3 = start_three(s, conf)
+        n1, n2, n3 = start_cluster(s, extra=["--config", conf])
+        for n in (n1, n2, n3):
+            others = [m.name for m in (n1, n2, n3) if m is not n]
+            n.rewind()
+            n.expect_all([r"^event: %s alive \(was unknown\)$" % o for o in others])
 
         n2.send("set-meta zone eu-west")
         for n in (n1, n2, n3):

@@ -11,32 +11,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite, ensure, free_port  # noqa: E402
+from harness import Suite, ensure, start_cluster  # noqa: E402
 
 suite = Suite("stream")
 
 
-def start_three(s, web):
-    ports = [free_port() for _ in range(3)]
-    option = "--web-port" if web else "--port"
-    first = ("ws://127.0.0.1:%d/gossip" if web else "127.0.0.1:%d") % ports[0]
-    nodes = []
-    for i, port in enumerate(ports):
-        args = [option, port, "--node-id", "n%d" % (i + 1)]
-        if i:
-            args += ["--peers", first]
-        n = s.node("n%d" % (i + 1), *args)
-        n.expect(r"^node n%d listening on " % (i + 1))
-        if i:
-            n.expect(r"^joined 1$")
-        nodes.append(n)
-    for n in nodes:
-        n.peers(3, 3)
-    return nodes
-
-
 def echoes(s, web):
-    n1, n2, n3 = start_three(s, web)
+    n1, n2, n3 = start_cluster(s, web=web, converge=True)
 
     n1.send("stream n2 hello over a stream")
     n2.expect(r"^stream from n1: hello over a stream$")

@@ -12,33 +12,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite, ensure, free_port  # noqa: E402
+from harness import Suite, ensure, start_cluster  # noqa: E402
 
 suite = Suite("usermessages")
 
 
-def start_three(s, web):
-    ports = [free_port() for _ in range(3)]
-    option = "--web-port" if web else "--port"
-    first = ("ws://127.0.0.1:%d/gossip" if web else "127.0.0.1:%d") % ports[0]
-    nodes = []
-    for i, port in enumerate(ports):
-        args = [option, port, "--node-id", "n%d" % (i + 1)]
-        if i:
-            args += ["--peers", first]
-        n = s.node("n%d" % (i + 1), *args)
-        n.expect(r"^node n%d listening on " % (i + 1))
-        if i:
-            n.expect(r"^joined 1$")
-        nodes.append(n)
-    for n in nodes:
-        n.peers(3, 3)
-    return nodes
-
-
 @suite.test
 def broadcast_send_and_ask(s):
-    n1, n2, n3 = start_three(s, web=False)
+    n1, n2, n3 = start_cluster(s, web=False, converge=True)
 
     n1.command("broadcast hello, everyone", r"^ok: broadcast sent$")
     for n in (n2, n3):
@@ -78,7 +59,7 @@ def broadcast_send_and_ask(s):
 
 @suite.test
 def broadcast_and_ask_over_websocket(s):
-    n1, n2, n3 = start_three(s, web=True)
+    n1, n2, n3 = start_cluster(s, web=True, converge=True)
     n3.command("broadcast over the web", r"^ok: broadcast sent$")
     for n in (n1, n2):
         n.expect(r"^broadcast from n3: over the web$")
