@@ -1,4 +1,4 @@
-# examples/: small programs to read and copy from (examples/README.md).
+# examples/: small programs to read and copy from (each has a README.md).
 # examples/common is the shape they share: options, the prompt, the shared commands.
 noinst_LTLIBRARIES += examples/common/libexample-common.la
 examples_common_libexample_common_la_SOURCES = examples/common/example-common.c \
