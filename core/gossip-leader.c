@@ -288,9 +288,15 @@ quorum_for (GossipLeaderElection *self, guint electorate)
 typedef struct
 {
   GossipLeaderElection *self; /* owned */
-  guint64 round;
-  guint64 term;
+  gboolean heartbeat;
+  guint64 round; /* votes: the round it belongs to */
+  guint64 term;  /* heartbeats: the term sent */
   char *peer;
+  /* The reply, when ok */
+  gboolean ok;
+  guint64 reply_term;
+  gboolean granted;
+  guint32 electorate;
 } Call;
 
 static void
@@ -302,18 +308,31 @@ call_free (Call *call)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
-static GVariant *
-make_request (GossipLeaderElection *self, const char *kind, guint64 term)
+static void request_done (GObject *source, GAsyncResult *result, gpointer data);
+
+/* Sends one request of @kind for @term to @peer; request_done() gets the answer. */
+static void
+send_request (GossipLeaderElection *self, GossipNode *peer, const char *kind, guint64 term,
+              gint64 timeout_us)
 {
-  return g_variant_new ("(stsu)", kind, term, local_id (self),
-                        g_hash_table_size (self->electorate));
+  Call *call = g_new0 (Call, 1);
+
+  call->self = g_object_ref (self);
+  call->heartbeat = strcmp (kind, "hb") == 0;
+  call->round = self->round;
+  call->term = term;
+  call->peer = g_strdup (gossip_node_get_id (peer));
+  gossip_cluster_request_async (
+      self->cluster, peer, self->type,
+      g_variant_new ("(stsu)", kind, term, local_id (self), g_hash_table_size (self->electorate)),
+      (guint) (timeout_us / 1000), self->cancellable, request_done, call);
 }
 
-/* The reply as (term, granted, electorate), or FALSE if it failed. */
+/* Reads the reply (term, granted, electorate) into @call; FALSE if it failed. */
 static gboolean
-parse_reply (GossipLeaderElection *self, GAsyncResult *result, guint64 *term, gboolean *granted,
-             guint32 *electorate)
+parse_reply (Call *call, GAsyncResult *result)
 {
+  GossipLeaderElection *self = call->self;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = gossip_cluster_request_finish (self->cluster, result, &error);
   g_autoptr (GVariant) tuple = NULL;
@@ -326,7 +345,7 @@ parse_reply (GossipLeaderElection *self, GAsyncResult *result, guint64 *term, gb
         g_debug ("%s: leader request failed: %s", local_id (self), error->message);
       return FALSE;
     }
-  g_variant_get (tuple, "(tbu)", term, granted, electorate);
+  g_variant_get (tuple, "(tbu)", &call->reply_term, &call->granted, &call->electorate);
   return TRUE;
 }
 
@@ -376,29 +395,21 @@ evaluate_round (GossipLeaderElection *self)
 }
 
 static void
-vote_done (GObject *source, GAsyncResult *result, gpointer data)
+vote_reply (GossipLeaderElection *self, Call *call)
 {
-  g_autoptr (Call) call = data;
-  GossipLeaderElection *self = call->self;
-  guint64 term = 0;
-  gboolean granted = FALSE;
-  guint32 electorate = 0;
-  gboolean ok = parse_reply (self, result, &term, &granted, &electorate);
-
-  (void) source;
-  if (!self->running || call->round != self->round
+  if (call->round != self->round
       || (self->role != ROLE_PRE_CANDIDATE && self->role != ROLE_CANDIDATE))
     return;
   self->pending--;
-  if (ok)
+  if (call->ok)
     {
-      if (term > self->term)
+      if (call->reply_term > self->term)
         {
-          adopt_term (self, term);
+          adopt_term (self, call->reply_term);
           return;
         }
-      self->max_electorate = MAX (self->max_electorate, electorate);
-      if (granted)
+      self->max_electorate = MAX (self->max_electorate, call->electorate);
+      if (call->granted)
         g_hash_table_add (self->grants, g_strdup (call->peer));
     }
   evaluate_round (self);
@@ -441,46 +452,40 @@ start_round (GossipLeaderElection *self, Role role)
   g_debug ("%s: %s for term %" G_GUINT64_FORMAT " to %u peers", local_id (self),
            role == ROLE_CANDIDATE ? "vote" : "pre-vote", term, peers->len);
   for (guint i = 0; i < peers->len; i++)
-    {
-      GossipNode *peer = g_ptr_array_index (peers, i);
-      Call *call = g_new0 (Call, 1);
-
-      call->self = g_object_ref (self);
-      call->round = round;
-      call->term = term;
-      call->peer = g_strdup (gossip_node_get_id (peer));
-      gossip_cluster_request_async (
-          self->cluster, peer, self->type,
-          make_request (self, role == ROLE_CANDIDATE ? "vote" : "pre", term),
-          (guint) (self->check_us / 1000), self->cancellable, vote_done, call);
-    }
+    send_request (self, g_ptr_array_index (peers, i), role == ROLE_CANDIDATE ? "vote" : "pre", term,
+                  self->check_us);
   /* Alone, or a quorum of one: decide now. */
   if (self->round == round && self->role == role)
     evaluate_round (self);
 }
 
 static void
-heartbeat_done (GObject *source, GAsyncResult *result, gpointer data)
+heartbeat_reply (GossipLeaderElection *self, Call *call)
 {
-  g_autoptr (Call) call = data;
-  GossipLeaderElection *self = call->self;
-  guint64 term = 0;
-  gboolean granted = FALSE;
-  guint32 electorate = 0;
-
-  (void) source;
-  if (!parse_reply (self, result, &term, &granted, &electorate) || !self->running)
+  if (!call->ok)
     return;
-  if (term > self->term)
-    {
-      adopt_term (self, term);
-      return;
-    }
-  if (self->role == ROLE_LEADER && call->term == self->term && granted)
+  if (call->reply_term > self->term)
+    adopt_term (self, call->reply_term);
+  else if (self->role == ROLE_LEADER && call->term == self->term && call->granted)
     {
       gint64 t = now (self);
       g_hash_table_insert (self->acks, g_strdup (call->peer), g_memdup2 (&t, sizeof t));
     }
+}
+
+static void
+request_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (Call) call = data;
+
+  (void) source;
+  call->ok = parse_reply (call, result);
+  if (!call->self->running)
+    return;
+  if (call->heartbeat)
+    heartbeat_reply (call->self, call);
+  else
+    vote_reply (call->self, call);
 }
 
 static void
@@ -493,17 +498,7 @@ send_heartbeats (gpointer data)
   if (!self->running || self->role != ROLE_LEADER)
     return;
   for (guint i = 0; i < peers->len; i++)
-    {
-      GossipNode *peer = g_ptr_array_index (peers, i);
-      Call *call = g_new0 (Call, 1);
-
-      call->self = g_object_ref (self);
-      call->term = self->term;
-      call->peer = g_strdup (gossip_node_get_id (peer));
-      gossip_cluster_request_async (
-          self->cluster, peer, self->type, make_request (self, "hb", self->term),
-          (guint) (self->heartbeat_us / 1000), self->cancellable, heartbeat_done, call);
-    }
+    send_request (self, g_ptr_array_index (peers, i), "hb", self->term, self->heartbeat_us);
   self->heartbeat_timer
       = gossip_clock_add_timer (self->clock, self->heartbeat_us, send_heartbeats, self, NULL);
 }
