@@ -17,7 +17,8 @@ gossipinclude_HEADERS = \
 	core/gossip/gossip-node.h \
 	core/gossip/gossip-cluster.h \
 	core/gossip/gossip-stream.h \
-	core/gossip/gossip-address.h
+	core/gossip/gossip-address.h \
+	core/gossip/gossip-leader.h
 
 core_libgossip_1_0_la_SOURCES = \
 	core/gossip-errors.c \
@@ -57,6 +58,7 @@ core_libgossip_1_0_la_SOURCES = \
 	core/gossip-address.c \
 	core/gossip-address-private.h \
 	core/gossip-notice.c \
+	core/gossip-leader.c \
 	$(gossipinclude_HEADERS)
 
 core_libgossip_1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"gossip\" \

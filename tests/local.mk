@@ -66,3 +66,12 @@ tests_test_websocket_wslay_SOURCES = tests/test-websocket-wslay.c tests/cluster-
 tests_test_websocket_wslay_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 tests_test_websocket_wslay_LDADD = $(TEST_LDADD) $(GNUTLS_LIBS)
 endif
+
+# Leader election (core/gossip-leader.c) on the memory transport in virtual time.
+check_PROGRAMS += tests/test-leader
+TESTS += tests/test-leader
+tests_test_leader_SOURCES = tests/test-leader.c tests/cluster-harness.c tests/cluster-harness.h
+tests_test_leader_LDADD = $(TEST_LDADD)
+# examples/leader as real processes on loopback.
+TESTS += tests/test-leader-example.sh
+EXTRA_DIST += tests/test-leader-example.sh

@@ -16,4 +16,5 @@
 #include "gossip-cluster.h"
 #include "gossip-stream.h"
 #include "gossip-address.h"
+#include "gossip-leader.h"
 #undef GOSSIP_INSIDE_GOSSIP_H
