@@ -9,12 +9,12 @@ if [ "$1" = "--valgrind" ]; then
     --suppressions="$GOSSIP_TEST_SRCDIR/valgrind.supp" "$@" --tap -k
 fi
 # libsoup 3.2 leaks the socket of every connection its server refuses, and
-# test-websocket refuses some on purpose, so LeakSanitizer is off for that
-# one program (a suppression would need full stacks, which make its clusters
+# test-websocket and test-transport-soup.sh refuse some on purpose, so
+# LeakSanitizer is off for those two (a suppression would need full stacks, which make its clusters
 # too slow under ASan).  The same transports run leak-checked in
 # test-transport, test-stream, test-mixed-transports and test-websocket-wslay.
 case "$1" in
-  */test-websocket)
+  */test-websocket | */test-transport-soup.sh)
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
     export ASAN_OPTIONS
     ;;

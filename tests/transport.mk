@@ -1,9 +1,9 @@
 # tests/transport.mk: the conformance suite every transport plugin must pass.
 # GOSSIP_TEST_TRANSPORTS (space-separated plugin names) chooses the plugins at
-# run time.  By default: socket and websocket-soup, which are always built,
-# memory, whose cases are skipped while that plugin cannot be loaded, and
-# websocket-wslay when it is built.
-TEST_DEFAULT_TRANSPORTS = socket memory websocket-soup
+# run time.  By default: socket, memory (whose cases are skipped while that
+# plugin cannot be loaded) and websocket-wslay when it is built;
+# websocket-soup runs the same suite through tests/test-transport-soup.sh.
+TEST_DEFAULT_TRANSPORTS = socket memory
 # tests/test-stream's variants: the transports with channels, WebSocket ones
 # over ws:// and over wss://.
 TEST_DEFAULT_STREAM_TRANSPORTS = socket websocket-soup websocket-soup-wss
@@ -25,7 +25,8 @@ tests_test_mixed_transports_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_test_mixed_transports_LDADD = $(TEST_LDADD)
 
 check_PROGRAMS += tests/test-transport
-TESTS += tests/test-transport
+TESTS += tests/test-transport tests/test-transport-soup.sh
+EXTRA_DIST += tests/test-transport-soup.sh
 tests_test_transport_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DGOSSIP_TEST_DEFAULT_TRANSPORTS='"$(TEST_DEFAULT_TRANSPORTS)"'
 tests_test_transport_SOURCES = tests/test-transport.c tests/tls-test-certs.c \
