@@ -412,6 +412,8 @@ bench_one (const char *transport, const char *cipher, guint64 size_mib, guint me
    * before the Sink they point at goes. */
   for (guint i = 0; i < 1000 && g_main_context_iteration (NULL, FALSE); i++)
     ;
+  g_clear_error (&sink.error);
+  g_clear_error (&src.error);
   g_free (sink.buffer);
   g_free (src.data);
   return TRUE;
