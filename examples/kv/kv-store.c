@@ -83,12 +83,36 @@ valid_word (const char *s, gsize max)
 }
 
 /**
+ * kv_check_entry:
+ * @value: (nullable): %NULL for a tombstone
+ *
+ * Keys and writers are 1-256 bytes without spaces or control characters;
+ * values at most 64 KiB.
+ *
+ * Returns: %TRUE if they are, else %FALSE with @error set
+ */
+gboolean
+kv_check_entry (const char *key, const char *value, const char *node, GError **error)
+{
+  const char *what = NULL;
+
+  if (!valid_word (key, KV_MAX_KEY))
+    what = "a key is 1-256 bytes without spaces or control characters";
+  else if (!valid_word (node, KV_MAX_NODE))
+    what = "a node ID is 1-256 bytes without spaces or control characters";
+  else if (value != NULL && strlen (value) > KV_MAX_VALUE)
+    what = "a value is at most 64 KiB";
+  if (what != NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, what);
+  return what == NULL;
+}
+
+/**
  * kv_entry_from_variant:
  * @variant: an entry as a codec decoded it
  *
- * Checks everything: the shape, a key and writer of 1-256 bytes without
- * spaces or control characters, a value of at most 64 KiB, a timestamp
- * above zero.
+ * Checks everything: the shape, the key, writer and value
+ * (kv_check_entry()), a timestamp above zero, no value in a tombstone.
  *
  * Returns: (transfer full): the entry, or %NULL with @error set
  */
@@ -109,10 +133,12 @@ kv_entry_from_variant (GVariant *variant, GError **error)
   if (v == NULL)
     return NULL;
   g_variant_get (v, "(&sx&sb&s)", &key, &ts, &node, &deleted, &value);
-  if (!valid_word (key, KV_MAX_KEY) || !valid_word (node, KV_MAX_NODE) || ts <= 0
-      || strlen (value) > KV_MAX_VALUE || (deleted && value[0] != '\0'))
+  if (!kv_check_entry (key, deleted ? NULL : value, node, error))
+    return NULL;
+  if (ts <= 0 || (deleted && value[0] != '\0'))
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed entry");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           ts <= 0 ? "a timestamp is above zero" : "a tombstone has no value");
       return NULL;
     }
   return kv_entry_new (key, deleted ? NULL : value, (guint64) ts, node);

@@ -44,6 +44,7 @@ typedef gint64 (*KvClockFunc) (gpointer user_data);
 
 typedef struct _KvStore KvStore;
 
+gboolean kv_check_entry (const char *key, const char *value, const char *node, GError **error);
 KvEntry *kv_entry_new (const char *key, const char *value, guint64 ts, const char *node);
 KvEntry *kv_entry_copy (const KvEntry *entry);
 void kv_entry_free (KvEntry *entry);
