@@ -40,26 +40,26 @@ def expect_keys(node, want):
     ensure(got == (want, len(want)), "%s: keys %r, expected %r" % (node.name, got, want))
 
 
+def write(node, command, answer, others, printed):
+    """Runs @command on @node, which prints @answer; each of @others prints @printed."""
+    node.command(command, r"^%s$" % re.escape(answer))
+    for n in others:
+        n.expect(r"^%s$" % re.escape(printed))
+
+
 @suite.test
 def set_get_delete(s):
     n1, n2, n3 = start_cluster(s, converge=True)
 
-    n1.command("set colour blue", r"^ok: colour = blue$")
-    for n in (n2, n3):
-        n.expect(r"^kv: colour = blue \(from n1\)$")
+    write(n1, "set colour blue", "ok: colour = blue", (n2, n3), "kv: colour = blue (from n1)")
     get_everywhere((n1, n2, n3), "colour", "colour = blue")
 
-    n3.command("set shape a round circle", r"^ok: shape = a round circle$")
-    for n in (n1, n2):
-        n.expect(r"^kv: shape = a round circle \(from n3\)$")
-    n2.command("set colour red", r"^ok: colour = red$")
-    for n in (n1, n3):
-        n.expect(r"^kv: colour = red \(from n2\)$")
+    write(n3, "set shape a round circle", "ok: shape = a round circle", (n1, n2),
+          "kv: shape = a round circle (from n3)")
+    write(n2, "set colour red", "ok: colour = red", (n1, n3), "kv: colour = red (from n2)")
     get_everywhere((n1, n2, n3), "colour", "colour = red")
 
-    n2.command("delete colour", r"^ok: colour deleted$")
-    for n in (n1, n3):
-        n.expect(r"^kv: colour deleted \(from n2\)$")
+    write(n2, "delete colour", "ok: colour deleted", (n1, n3), "kv: colour deleted (from n2)")
     get_everywhere((n1, n2, n3), "colour", "colour not found")
     for n in (n1, n2, n3):
         expect_keys(n, ["shape"])
