@@ -31,3 +31,4 @@ EXTRA_DIST += examples/basic/README.md examples/events/README.md \
 	examples/usermessages/README.md examples/stream/README.md
 
 include tests/examples/local.mk
+include examples/kv/local.mk

@@ -72,6 +72,3 @@ check_PROGRAMS += tests/test-leader
 TESTS += tests/test-leader
 tests_test_leader_SOURCES = tests/test-leader.c tests/cluster-harness.c tests/cluster-harness.h
 tests_test_leader_LDADD = $(TEST_LDADD)
-# examples/leader as real processes on loopback.
-TESTS += tests/test-leader-example.sh
-EXTRA_DIST += tests/test-leader-example.sh

@@ -32,6 +32,8 @@ struct _Example
   gboolean tty;
   gboolean in_command; /* output belongs to a command: no fresh prompt after it */
   gboolean leaving;
+  ExampleHookFunc joined_hook, leaving_hook;
+  gpointer hook_data;
 };
 
 static void
@@ -143,6 +145,19 @@ static void cmd_quit (Example *ex, char **args, gpointer data);
 Example *
 example_new (const char *summary, int *argc, char ***argv)
 {
+  return example_new_with_options (summary, NULL, argc, argv);
+}
+
+/**
+ * example_new_with_options:
+ * @options: (nullable): the program's own options, %NULL-terminated, parsed
+ *   with the common ones
+ *
+ * Like example_new(), with options of the example's own.
+ */
+Example *
+example_new_with_options (const char *summary, const GOptionEntry *options, int *argc, char ***argv)
+{
   int port = -1, web_port = -1;
   g_autofree char *host = NULL, *peers = NULL, *node_id = NULL, *config_file = NULL;
   GOptionEntry entries[] = {
@@ -166,6 +181,8 @@ example_new (const char *summary, int *argc, char ***argv)
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   g_option_context_add_main_entries (context, entries, NULL);
+  if (options != NULL)
+    g_option_context_add_main_entries (context, options, NULL);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       g_printerr ("error: %s\n", error->message);
@@ -237,6 +254,23 @@ const char *
 example_get_node_id (Example *ex)
 {
   return gossip_node_get_id (gossip_cluster_get_local_node (ex->cluster));
+}
+
+/**
+ * example_set_hooks:
+ * @joined: (nullable): called once the cluster started and the join of
+ *   --peers finished, whether or not it succeeded (at once without --peers)
+ * @leaving: (nullable): called when the example starts leaving, before the
+ *   cluster's graceful leave
+ *
+ * Lets an example act at these points of its life.
+ */
+void
+example_set_hooks (Example *ex, ExampleHookFunc joined, ExampleHookFunc leaving, gpointer user_data)
+{
+  ex->joined_hook = joined;
+  ex->leaving_hook = leaving;
+  ex->hook_data = user_data;
 }
 
 /**
@@ -602,6 +636,8 @@ on_joined (GObject *source, GAsyncResult *result, gpointer data)
     example_print (ex, "join failed: %s", error ? error->message : "no address answered");
   else
     example_print (ex, "joined %u", n);
+  if (ex->joined_hook != NULL && !ex->leaving)
+    ex->joined_hook (ex, ex->hook_data);
 }
 
 static void
@@ -634,6 +670,8 @@ example_leave (Example *ex, const char *why)
   ex->leaving = TRUE;
   g_cancellable_cancel (ex->cancellable);
   example_print (ex, "leaving (%s)", why);
+  if (ex->leaving_hook != NULL)
+    ex->leaving_hook (ex, ex->hook_data);
   gossip_cluster_leave_async (ex->cluster, NULL, on_left, ex);
 }
 
@@ -675,6 +713,8 @@ example_run (Example *ex)
   example_print (ex, "node %s listening on %s", example_get_node_id (ex), addresses);
   if (ex->peers[0] != NULL)
     gossip_cluster_join_async (ex->cluster, (const char *const *) ex->peers, NULL, on_joined, ex);
+  else if (ex->joined_hook != NULL)
+    ex->joined_hook (ex, ex->hook_data);
 
   in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
   ex->input = g_data_input_stream_new (in);

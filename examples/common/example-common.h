@@ -34,7 +34,18 @@ typedef struct _Example Example;
  */
 typedef void (*ExampleCommandFunc) (Example *example, char **args, gpointer user_data);
 
+/**
+ * ExampleHookFunc:
+ * @example: the example
+ * @user_data: data given with the hook
+ *
+ * Runs at one point of the example's life: see example_set_hooks().
+ */
+typedef void (*ExampleHookFunc) (Example *example, gpointer user_data);
+
 Example *example_new (const char *summary, int *argc, char ***argv);
+Example *example_new_with_options (const char *summary, const GOptionEntry *options, int *argc,
+                                   char ***argv);
 void example_free (Example *example);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Example, example_free)
 
@@ -43,6 +54,8 @@ const char *example_get_node_id (Example *example);
 
 void example_add_command (Example *example, const char *name, const char *usage, const char *help,
                           ExampleCommandFunc func, gpointer user_data);
+void example_set_hooks (Example *example, ExampleHookFunc joined, ExampleHookFunc leaving,
+                        gpointer user_data);
 int example_run (Example *example);
 void example_leave (Example *example, const char *why);
 
