@@ -1009,7 +1009,9 @@ output_close (GOutputStream *stream, GCancellable *cancellable, GError **error)
   if (core->fin_sent)
     return TRUE;
   core->fin_sent = TRUE;
-  if (core->tx_error == NULL)
+  /* Inside the accepting handler the answer has not gone yet: the FIN
+   * follows it (accept_open). */
+  if (core->tx_error == NULL && core->state != STATE_HANDLING)
     send_control (core, GOSSIP_MSG_STREAM_FIN, 0, NULL);
   maybe_finish (core);
   return TRUE;
@@ -1448,6 +1450,8 @@ accept_open (StreamCore *core, const GossipMsg *msg)
   core->tx_seq = 1;
   core->state = STATE_OPEN;
   write_progress (core);
+  if (core->fin_sent && core->tx_error == NULL)
+    send_control (core, GOSSIP_MSG_STREAM_FIN, 0, NULL); /* the handler closed its output */
   read_progress (core);
   maybe_finish (core);
   /* Dropping our reference closes the stream unless the handler kept one. */

@@ -19,4 +19,6 @@ case "$1" in
     export ASAN_OPTIONS
     ;;
 esac
-exec "$@" --tap -k
+# No test program may hang the suite: past 20 minutes it is stopped and
+# fails (TAP's driver reports the signal).
+exec timeout --kill-after=30 1200 "$@" --tap -k

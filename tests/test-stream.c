@@ -21,6 +21,7 @@
 #define STREAM_ECHO 300
 #define STREAM_HOLD 301
 #define STREAM_NO   302
+#define STREAM_EOF  303 /* the handler closes its output at once */
 #define KEY_A       "c2VjcmV0LWtleS0xMjM0NTY3ODkwYWJjZGVmZ2hpams=" /* 32 bytes */
 #define BLOCK_LEN   ((1 << 20) + 13)
 
@@ -279,6 +280,18 @@ on_refusing_stream (GossipCluster *cluster, GossipNode *sender, guint type, GVar
   return FALSE;
 }
 
+static gboolean
+on_eof_stream (GossipCluster *cluster, GossipNode *sender, guint type, GVariant *payload,
+               GIOStream *stream, gpointer user_data, GError **error)
+{
+  Server *server = user_data;
+
+  /* Before the answer has gone: the end must still follow it. */
+  g_assert_true (g_output_stream_close (g_io_stream_get_output_stream (stream), NULL, NULL));
+  g_ptr_array_add (server->held, g_object_ref (stream));
+  return TRUE;
+}
+
 static Server *
 server_new (Harness *h, guint node)
 {
@@ -291,6 +304,7 @@ server_new (Harness *h, guint node)
   g_assert_true (gossip_cluster_handle_stream (c, STREAM_ECHO, on_echo_stream, s, NULL, &error));
   g_assert_true (gossip_cluster_handle_stream (c, STREAM_HOLD, on_hold_stream, s, NULL, &error));
   g_assert_true (gossip_cluster_handle_stream (c, STREAM_NO, on_refusing_stream, s, NULL, &error));
+  g_assert_true (gossip_cluster_handle_stream (c, STREAM_EOF, on_eof_stream, s, NULL, &error));
   g_assert_no_error (error);
   return s;
 }
@@ -612,6 +626,24 @@ received_all (Harness *h, gpointer data)
   Transfer *t = data;
 
   return t->received == t->total || t->read_error != NULL;
+}
+
+/* A handler that closes its output at once: the opener reads the end. */
+static void
+test_handler_closes_at_once (gconstpointer data)
+{
+  g_autoptr (Server) server = NULL;
+  g_autoptr (Harness) h = pair_serving (data, FALSE, NULL, &server);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) stream = open_stream (h, 0, 1, STREAM_EOF, &error);
+  Transfer t;
+
+  g_assert_no_error (error);
+  transfer_start (&t, g_object_ref (stream), 0, TRUE);
+  g_assert_true (harness_run_until (h, read_finished, &t, 10 * SEC));
+  g_assert_no_error (t.read_error);
+  g_assert_cmpuint (t.received, ==, 0);
+  transfer_clear (&t);
 }
 
 static void
@@ -987,6 +1019,7 @@ main (int argc, char **argv)
   GRand *rand = g_rand_new_with_seed (42);
 
   g_test_init (&argc, &argv, NULL);
+  gossip_test_tolerate_tls_context_criticals ();
   block = g_malloc (BLOCK_LEN);
   for (gsize i = 0; i < BLOCK_LEN; i++)
     block[i] = (guint8) g_rand_int (rand);
@@ -1000,6 +1033,7 @@ main (int argc, char **argv)
       add ("echo-1mib", v, test_echo_small);
       add ("echo-256mib-aes-gcm", v, test_echo_256mib);
       add ("typed-messages", v, test_typed_messages);
+      add ("handler-closes-at-once", v, test_handler_closes_at_once);
       add ("refused", v, test_refused);
       add ("slow-reader", v, test_slow_reader);
       add ("abort", v, test_abort);

@@ -202,3 +202,27 @@ gossip_test_certs_remove (const char *dir)
     }
   g_rmdir (dir);
 }
+
+/* glib-networking's TLS handshake runs in a thread of its own; when it
+ * emits accept-certificate it pops and pushes the handshake's context (the
+ * caller's main context) from that thread, which fails with these two
+ * criticals whenever the main thread is iterating that context at the time
+ * (a race in the library, harmless here: the handshake goes on).  GTest
+ * makes criticals fatal, so TLS tests let exactly these two pass. */
+static gboolean
+tolerate_tls_context_criticals (const char *log_domain, GLogLevelFlags level, const char *message,
+                                gpointer user_data)
+{
+  if (g_strcmp0 (log_domain, "GLib") == 0 && message != NULL
+      && (strstr (message, "g_main_context_push_thread_default: assertion 'acquired_context'")
+              != NULL
+          || strstr (message, "g_main_context_pop_thread_default: assertion") != NULL))
+    return FALSE;
+  return TRUE;
+}
+
+void
+gossip_test_tolerate_tls_context_criticals (void)
+{
+  g_test_log_set_fatal_handler (tolerate_tls_context_criticals, NULL);
+}
