@@ -1019,7 +1019,6 @@ main (int argc, char **argv)
   GRand *rand = g_rand_new_with_seed (42);
 
   g_test_init (&argc, &argv, NULL);
-  gossip_test_tolerate_tls_context_criticals ();
   block = g_malloc (BLOCK_LEN);
   for (gsize i = 0; i < BLOCK_LEN; i++)
     block[i] = (guint8) g_rand_int (rand);

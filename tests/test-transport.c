@@ -2786,7 +2786,6 @@ main (int argc, char **argv)
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gossip_test_tolerate_tls_context_criticals ();
   certs_dir = g_dir_make_tmp ("gossip-transport-certs-XXXXXX", &error);
   g_assert_no_error (error);
   gossip_test_certs_generate (certs_dir, &error);

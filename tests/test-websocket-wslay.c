@@ -1035,7 +1035,6 @@ main (int argc, char **argv)
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  gossip_test_tolerate_tls_context_criticals ();
   plugin = gossip_plugin_load (GOSSIP_PLUGIN_KIND_TRANSPORT, "websocket-wslay", NULL, &error);
   g_assert_no_error (error);
   vt = gossip_plugin_get_vtable (plugin);

@@ -674,7 +674,6 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  gossip_test_tolerate_tls_context_criticals ();
   certs_dir = g_dir_make_tmp ("gossip-ws-certs-XXXXXX", &error);
   g_assert_no_error (error);
   g_assert_true (gossip_test_certs_generate (certs_dir, &error));

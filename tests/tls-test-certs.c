@@ -3,7 +3,6 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -202,46 +201,4 @@ gossip_test_certs_remove (const char *dir)
       g_unlink (file);
     }
   g_rmdir (dir);
-}
-
-/* glib-networking's TLS handshake runs in a thread of its own; when it
- * emits accept-certificate it pops and pushes the handshake's context (the
- * caller's main context) from that thread, which fails with these two
- * criticals whenever the main thread is iterating that context at the time
- * (a race in the library, harmless here: the handshake goes on).  GTest
- * makes criticals fatal and reports them as "Bail out!", so TLS tests let
- * exactly these two pass: not fatal, and not logged.  Every other GLib
- * message goes to GLib's default handler and stays fatal. */
-static gboolean
-is_tls_context_race (const char *log_domain, const char *message)
-{
-  return g_strcmp0 (log_domain, "GLib") == 0 && message != NULL
-         && (strstr (message, "g_main_context_push_thread_default: assertion 'acquired_context'")
-                 != NULL
-             || strstr (message, "g_main_context_pop_thread_default: assertion") != NULL);
-}
-
-static GLogFunc previous_handler;
-static gpointer previous_data;
-
-/* Every message but the race goes where it went before (GTest's handler);
- * a critical other than the race still ends the test, as GTest would. */
-static void
-tls_test_messages (const char *log_domain, GLogLevelFlags level, const char *message,
-                   gpointer user_data)
-{
-  if (is_tls_context_race (log_domain, message))
-    return;
-  previous_handler (log_domain, level, message, previous_data);
-  if (level & G_LOG_LEVEL_CRITICAL)
-    abort ();
-}
-
-void
-gossip_test_tolerate_tls_context_criticals (void)
-{
-  /* Criticals stop being fatal inside g_log(), where the race's cannot be
-   * told apart by GLib; tls_test_messages() makes every other one fatal. */
-  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING);
-  previous_handler = g_log_set_default_handler (tls_test_messages, NULL);
 }

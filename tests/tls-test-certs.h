@@ -19,6 +19,5 @@ G_BEGIN_DECLS
 
 gboolean gossip_test_certs_generate (const char *dir, GError **error);
 void gossip_test_certs_remove (const char *dir);
-void gossip_test_tolerate_tls_context_criticals (void);
 
 G_END_DECLS
