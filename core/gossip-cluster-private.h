@@ -210,6 +210,7 @@ struct _GossipCluster
 
 /* gossip-cluster.c */
 void _gossip_cluster_set_seed (GossipCluster *self, guint32 seed);
+gboolean _gossip_main_context_acquire (GMainContext *context);
 void _gossip_cluster_count (GossipCluster *self, GossipCounter counter);
 void _gossip_cluster_log_drop (GossipCluster *self, GossipCounter counter, const char *from,
                                const char *format, ...) G_GNUC_PRINTF (4, 5);

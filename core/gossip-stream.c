@@ -708,7 +708,7 @@ wait_for (StreamCore *core, gboolean (*ready) (StreamCore *core), GCancellable *
   if (ready (core))
     return TRUE;
   context = core->context;
-  if (!g_main_context_acquire (context))
+  if (!_gossip_main_context_acquire (context))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                            "a stream's synchronous methods must run on the thread of the "

@@ -22,6 +22,7 @@ gossipinclude_HEADERS = \
 
 core_libgossip_1_0_la_SOURCES = \
 	core/gossip-errors.c \
+	core/gossip-transport-util.c \
 	core/gossip-plugin-loader.c \
 	core/gossip-clock.c \
 	core/gossip-config.c \

@@ -10,9 +10,11 @@ include tests/config.mk
 include tests/address.mk
 include tests/matrix.mk
 
-check_PROGRAMS += tests/test-clock tests/test-plugin-loader tests/test-frame
-TESTS += tests/test-clock tests/test-plugin-loader tests/test-frame
+check_PROGRAMS += tests/test-clock tests/test-plugin-loader tests/test-frame \
+	tests/test-transport-util
+TESTS += tests/test-clock tests/test-plugin-loader tests/test-frame tests/test-transport-util
 tests_test_clock_LDADD = $(TEST_LDADD)
+tests_test_transport_util_LDADD = $(TEST_LDADD)
 tests_test_plugin_loader_LDADD = $(TEST_LDADD)
 tests_test_frame_LDADD = $(TEST_LDADD)
 

@@ -11,3 +11,6 @@ tests_test_websocket_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DGOSSIP_TEST_DEFAULT_WS_PLUGINS='"$(TEST_DEFAULT_WS_PLUGINS)"'
 tests_test_websocket_CFLAGS = $(AM_CFLAGS) $(SOUP_CFLAGS) $(GNUTLS_CFLAGS)
 tests_test_websocket_LDADD = $(TEST_LDADD) $(SOUP_LIBS) $(GNUTLS_LIBS)
+# The case on an application's SoupServer, apart (see the script).
+TESTS += tests/test-websocket-mounted.sh
+EXTRA_DIST += tests/test-websocket-mounted.sh

@@ -221,4 +221,22 @@ typedef struct
   gpointer reserved[4];
 } GossipTransportVTable;
 
+/* Helpers for transport authors (core/gossip-transport-util.c) */
+
+gboolean gossip_transport_push_context (GMainContext *context, GError **error);
+void gossip_transport_pop_context (GMainContext *context);
+
+/**
+ * GossipTransportAcceptFunc:
+ * @socket: (transfer full): an accepted connection, non-blocking
+ * @user_data: as given to gossip_transport_accept_source_new()
+ *
+ * Called for every connection a listener accepts.
+ */
+typedef void (*GossipTransportAcceptFunc) (GSocket *socket, gpointer user_data);
+
+GSocket *gossip_transport_listen_tcp (GSocketAddress *address, GError **error);
+GSource *gossip_transport_accept_source_new (GSocket *listener, GossipTransportAcceptFunc func,
+                                             gpointer user_data);
+
 G_END_DECLS

@@ -1018,12 +1018,18 @@ conn_start (SocketConn *c, const SocketTarget *target)
   {
     g_autoptr (GResolver) resolver = g_resolver_get_default ();
 
+    GError *error = NULL;
+
     c->cancellable = g_cancellable_new ();
     /* The result comes back on the thread-default context of this call. */
-    g_main_context_push_thread_default (t->context);
+    if (!gossip_transport_push_context (t->context, &error))
+      {
+        conn_close (c, error);
+        return;
+      }
     g_resolver_lookup_by_name_async (resolver, target->host, c->cancellable, conn_resolved,
                                      socket_conn_ref (c));
-    g_main_context_pop_thread_default (t->context);
+    gossip_transport_pop_context (t->context);
   }
 }
 

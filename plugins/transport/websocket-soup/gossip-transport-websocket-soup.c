@@ -63,10 +63,12 @@
  *  - io_timeout, as far as libsoup lets it be seen: a batch of outgoing
  *    frames must be written within it (else the connection is closed and the
  *    sends fail TIMEOUT); it is the session's I/O timeout for the handshake;
- *    and on a server of our own, a TCP connection must complete its upgrade
- *    request within it.  libsoup does not expose a partly received message,
- *    so a peer dribbling one message slowly is only bounded by the ping
- *    keepalive and max_frame_size, not by io_timeout.
+ *    and on a server of our own, an accepted TCP connection must complete
+ *    its TLS handshake and its upgrade request within it (the server accepts
+ *    connections itself, see accept_connection()).  libsoup does not
+ *    expose a partly received message, so a peer dribbling one message
+ *    slowly is only bounded by the ping keepalive and max_frame_size, not by
+ *    io_timeout.
  *
  * libsoup attaches its sources to the thread-default main context, so
  * params->context must be the thread-default context of the thread that
@@ -77,11 +79,13 @@
  * WebSocket connections it closes finish closing their streams on the
  * context's next iterations.
  *
- * libsoup 3.2 leaks in its server: the accepted GSocket of a connection
- * upgraded to a WebSocket (one reference too many; dropped here, see
- * drop_leaked_socket_reference()), and that of an HTTP connection answered
- * without an upgrade (refused requests: 400, 404, 503), which is not
- * compensated.  Refusals close the connection after the answer.
+ * libsoup 3.2 leaks in a server that accepts its own connections: the
+ * GSocket of a connection upgraded to a WebSocket (one reference too many;
+ * dropped here, see drop_leaked_socket_reference()), and that of an HTTP
+ * connection answered without an upgrade (refused requests: 400, 404, 503).
+ * A server of our own accepts connections itself, so only an application's
+ * server (mounted) is exposed to the second.  Refusals close the connection
+ * after the answer.
  */
 #include "config.h"
 
@@ -470,66 +474,255 @@ ws_target_clear (WsTarget *target)
 /* ------------------------------------------------------------------------ */
 /* The server side */
 
-/* An HTTP request on a server of our own has io_timeout to become a
- * WebSocket (or finish): a peer that connects and says nothing is cut off. */
+/*
+ * A server of our own accepts its TCP connections itself and hands each to
+ * libsoup (soup_server_accept_iostream()) once its TLS handshake is done.
+ * libsoup 3.2 gives an accepted connection's TLS handshake no time limit, and
+ * soup_server_disconnect() closes connections synchronously, which waits for
+ * a handshake in progress: a peer that connected and never finished its TLS
+ * handshake would keep its socket forever and make destroy() hang (the
+ * handshake thread blocks reading it).  Here every accepted connection has
+ * io_timeout to finish its TLS handshake and its WebSocket upgrade; those not
+ * upgraded yet count against max_connections; destroy() cancels the
+ * handshakes and cuts the connections not yet handed over.
+ */
 typedef struct
 {
-  WsTransport *t;
-  SoupServerMessage *msg; /* not owned: this watch goes with it */
+  int ref_count;
+  WsTransport *t; /* NULL once forgotten */
+  GSocketConnection *tcp;
+  GTlsConnection *tls;       /* wss:// */
+  GCancellable *cancellable; /* the TLS handshake's, while it runs */
+  GSocketAddress *local;
+  GSocketAddress *remote;
+  char *peer;
   guint timer;
-} HandshakeWatch;
+  gboolean handed; /* libsoup has it */
+} Accepted;
 
-#define HANDSHAKE_WATCH_KEY "gossip-ws-handshake"
+static Accepted *
+accepted_ref (Accepted *a)
+{
+  a->ref_count++;
+  return a;
+}
 
 static void
-handshake_watch_free (gpointer data)
+accepted_unref (Accepted *a)
 {
-  HandshakeWatch *w = data;
+  if (--a->ref_count > 0)
+    return;
+  g_clear_object (&a->cancellable);
+  g_clear_object (&a->tls);
+  g_clear_object (&a->tcp);
+  g_clear_object (&a->local);
+  g_clear_object (&a->remote);
+  g_free (a->peer);
+  g_free (a);
+}
 
-  if (w->t != NULL)
+/* Off the transport's list, with no timer. */
+static void
+accepted_forget (Accepted *a)
+{
+  WsTransport *t = a->t;
+
+  if (t == NULL)
+    return;
+  gossip_clock_clear_timer (t->clock, &a->timer);
+  g_queue_remove (&t->accepted, a);
+  a->t = NULL;
+  accepted_unref (a);
+}
+
+/* Ends the TCP connection under whoever reads it: the TLS handshake thread
+ * or libsoup sees the end and gives up. */
+static void
+accepted_cut (Accepted *a)
+{
+  if (a->cancellable != NULL)
+    g_cancellable_cancel (a->cancellable);
+  g_socket_shutdown (g_socket_connection_get_socket (a->tcp), TRUE, TRUE, NULL);
+}
+
+static gboolean
+accepted_closed (Accepted *a)
+{
+  return g_socket_is_closed (g_socket_connection_get_socket (a->tcp));
+}
+
+static void
+accepted_timer_fired (gpointer data)
+{
+  Accepted *a = data;
+  WsTransport *t = a->t;
+
+  a->timer = 0;
+  /* A refused request's connection was closed by libsoup already. */
+  if (!accepted_closed (a))
     {
-      gossip_clock_clear_timer (w->t->clock, &w->timer);
-      w->t->handshakes = g_list_remove (w->t->handshakes, w);
+      ws_transport_emit_dropped (
+          t, a->peer,
+          g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT,
+                       "%s did not complete its %s within %" G_GINT64_FORMAT " ms", a->peer,
+                       a->handed ? "WebSocket upgrade" : "TLS handshake", t->io_timeout_us / 1000));
+      accepted_cut (a);
     }
-  g_free (w);
+  accepted_forget (a);
 }
 
 static void
-handshake_timer_fired (gpointer data)
+accepted_hand_over (Accepted *a, GIOStream *stream)
 {
-  HandshakeWatch *w = data;
-  GSocket *socket = soup_server_message_get_socket (w->msg);
-  g_autofree char *from
-      = ws_format_peer (w->t->tls, soup_server_message_get_remote_address (w->msg));
+  WsTransport *t = a->t;
+  g_autoptr (GError) error = NULL;
 
-  w->timer = 0;
-  ws_transport_emit_dropped (
-      w->t, from,
-      g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT,
-                   "%s did not complete its WebSocket upgrade within %" G_GINT64_FORMAT " ms",
-                   from != NULL ? from : "a peer", w->t->io_timeout_us / 1000));
-  if (socket != NULL)
-    g_socket_close (socket, NULL);
+  if (!soup_server_accept_iostream (t->server, stream, a->local, a->remote, &error))
+    {
+      ws_transport_emit_dropped (t, a->peer,
+                                 g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
+                                              "cannot serve %s: %s", a->peer, error->message));
+      accepted_cut (a);
+      accepted_forget (a);
+      return;
+    }
+  a->handed = TRUE;
 }
 
 static void
-handshake_finished (SoupServerMessage *msg, gpointer data)
+accepted_tls_done (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_object_set_data (G_OBJECT (msg), HANDSHAKE_WATCH_KEY, NULL);
+  Accepted *a = data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error);
+
+  g_clear_object (&a->cancellable);
+  if (a->t == NULL)
+    ; /* timed out, or the transport is gone */
+  else if (!ok)
+    {
+      ws_transport_emit_dropped (
+          a->t, a->peer,
+          g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                       "TLS handshake with %s failed: %s", a->peer, error->message));
+      accepted_cut (a);
+      accepted_forget (a);
+    }
+  else
+    accepted_hand_over (a, G_IO_STREAM (a->tls));
+  accepted_unref (a);
+}
+
+/* Forgets the connections libsoup has closed (refused requests). */
+static void
+accepted_sweep (WsTransport *t)
+{
+  GList *l = t->accepted.head;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Accepted *a = l->data;
+
+      if (a->handed && accepted_closed (a))
+        accepted_forget (a);
+      l = next;
+    }
 }
 
 static void
-server_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
+accept_connection (GSocket *socket, gpointer data)
 {
   WsTransport *t = data;
-  HandshakeWatch *w = g_new0 (HandshakeWatch, 1);
+  g_autoptr (GError) error = NULL;
+  Accepted *a;
 
-  w->t = t;
-  w->msg = msg;
-  w->timer = gossip_clock_add_timer (t->clock, t->io_timeout_us, handshake_timer_fired, w, NULL);
-  t->handshakes = g_list_prepend (t->handshakes, w);
-  g_object_set_data_full (G_OBJECT (msg), HANDSHAKE_WATCH_KEY, w, handshake_watch_free);
-  g_signal_connect (msg, "finished", G_CALLBACK (handshake_finished), NULL);
+  accepted_sweep (t);
+  if (t->accepted.length >= t->max_connections)
+    {
+      g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+      g_autofree char *from = remote != NULL ? ws_format_peer (t->tls, remote) : NULL;
+
+      g_socket_close (socket, NULL);
+      g_object_unref (socket);
+      ws_transport_emit_dropped (t, from,
+                                 g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
+                                              "refused a connection from %s: %u are not upgraded "
+                                              "yet",
+                                              from != NULL ? from : "a peer", t->max_connections));
+      return;
+    }
+  a = g_new0 (Accepted, 1);
+  a->ref_count = 1; /* the list's */
+  a->t = t;
+  a->tcp = g_socket_connection_factory_create_connection (socket);
+  a->local = g_socket_get_local_address (socket, NULL);
+  a->remote = g_socket_get_remote_address (socket, NULL);
+  g_object_unref (socket);
+  if (a->local == NULL || a->remote == NULL)
+    {
+      g_io_stream_close (G_IO_STREAM (a->tcp), NULL, NULL);
+      accepted_unref (a);
+      return;
+    }
+  a->peer = ws_format_peer (t->tls, a->remote);
+  g_queue_push_tail (&t->accepted, a);
+  a->timer = gossip_clock_add_timer (t->clock, t->io_timeout_us, accepted_timer_fired, a, NULL);
+  if (!t->tls)
+    {
+      accepted_hand_over (a, G_IO_STREAM (a->tcp));
+      return;
+    }
+  a->tls = (GTlsConnection *) g_tls_server_connection_new (G_IO_STREAM (a->tcp), t->certificate,
+                                                           &error);
+  if (a->tls == NULL || !gossip_transport_push_context (t->context, &error))
+    {
+      ws_transport_emit_dropped (t, a->peer,
+                                 g_error_new (GOSSIP_TRANSPORT_ERROR,
+                                              GOSSIP_TRANSPORT_ERROR_PROTOCOL, "no TLS for %s: %s",
+                                              a->peer, error->message));
+      accepted_cut (a);
+      accepted_forget (a);
+      return;
+    }
+  a->cancellable = g_cancellable_new ();
+  g_tls_connection_handshake_async (a->tls, G_PRIORITY_DEFAULT, a->cancellable, accepted_tls_done,
+                                    accepted_ref (a));
+  gossip_transport_pop_context (t->context);
+}
+
+/* The upgrade of @remote's connection is done: libsoup's WebSocket has it. */
+static void
+accepted_upgraded (WsTransport *t, GSocketAddress *remote)
+{
+  g_autofree char *peer = remote != NULL ? ws_format_peer (t->tls, remote) : NULL;
+
+  if (peer == NULL)
+    return;
+  for (GList *l = t->accepted.head; l != NULL; l = l->next)
+    {
+      Accepted *a = l->data;
+
+      if (strcmp (a->peer, peer) == 0)
+        {
+          accepted_forget (a);
+          return;
+        }
+    }
+}
+
+static void
+accepted_stop_all (WsTransport *t)
+{
+  while (t->accepted.head != NULL)
+    {
+      Accepted *a = t->accepted.head->data;
+
+      /* libsoup closes what it has (soup_server_disconnect()). */
+      if (!a->handed)
+        accepted_cut (a);
+      accepted_forget (a);
+    }
 }
 
 /* Refusals close the connection after the answer: a refused peer keeps no
@@ -623,7 +816,7 @@ server_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   WsTransport *t = data;
 
-  g_object_set_data (G_OBJECT (msg), HANDSHAKE_WATCH_KEY, NULL);
+  accepted_upgraded (t, soup_server_message_get_remote_address (msg));
   drop_leaked_socket_reference (msg, ws);
   ws_conn_accepted (t, ws, soup_server_message_get_remote_address (msg));
 }
@@ -673,8 +866,21 @@ add_handlers (WsTransport *t)
                                      server_websocket, t, NULL);
 }
 
-static gboolean server_address (SoupServer *server, gboolean tls, const char *path, char **out,
-                                GError **error);
+/* "ws(s)://IP:PORT/PATH" of a listening socket. */
+static gboolean
+listener_url (GSocket *listener, gboolean tls, const char *path, char **out, GError **error)
+{
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (listener, error);
+  g_autofree char *host = NULL;
+
+  if (local == NULL)
+    return FALSE;
+  host = g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
+  *out = ws_format_url (tls, host, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)),
+                        path);
+  return TRUE;
+}
 
 static gboolean
 serve_own (WsTransport *t, const char *bind, GError **error)
@@ -685,30 +891,30 @@ serve_own (WsTransport *t, const char *bind, GError **error)
     return FALSE;
   t->server = soup_server_new ("server-header", NULL, NULL);
   t->own_server = TRUE;
-  if (t->certificate != NULL)
-    soup_server_set_tls_certificate (t->server, t->certificate);
   /* Frames are compressed and encrypted already: no permessage-deflate. */
   soup_server_remove_websocket_extension (t->server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  g_signal_connect (t->server, "request-started", G_CALLBACK (server_request_started), t);
   soup_server_add_handler (t->server, NULL, server_not_found, NULL, NULL);
   add_handlers (t);
-  if (!soup_server_listen (t->server, G_SOCKET_ADDRESS (address),
-                           t->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+  t->listener = gossip_transport_listen_tcp (G_SOCKET_ADDRESS (address), error);
+  if (t->listener == NULL)
     {
       g_prefix_error (error, "cannot listen on %s: ", bind);
       return FALSE;
     }
-  return server_address (t->server, t->tls, t->path, &t->local_address, error);
+  if (!listener_url (t->listener, t->tls, t->path, &t->local_address, error))
+    return FALSE;
+  t->listener_source = gossip_transport_accept_source_new (t->listener, accept_connection, t);
+  g_source_attach (t->listener_source, t->context);
+  return TRUE;
 }
 
-/* The address of a server's first listener (not soup_server_get_uris(),
- * which leaks an address per call in libsoup 3.2). */
+/* The URL of a server's first listener (not soup_server_get_uris(), which
+ * leaks an address per call in libsoup 3.2). */
 static gboolean
 server_address (SoupServer *server, gboolean tls, const char *path, char **out, GError **error)
 {
   GSList *listeners = soup_server_get_listeners (server);
-  g_autoptr (GSocketAddress) local = NULL;
-  g_autofree char *host = NULL;
+  gboolean ok;
 
   if (listeners == NULL)
     {
@@ -716,15 +922,9 @@ server_address (SoupServer *server, gboolean tls, const char *path, char **out, 
                            "the HTTP server is not listening anywhere");
       return FALSE;
     }
-  local = g_socket_get_local_address (listeners->data, error);
+  ok = listener_url (listeners->data, tls, path, out, error);
   g_slist_free (listeners);
-  if (local == NULL)
-    return FALSE;
-  host = g_inet_address_to_string (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local)));
-  *out = ws_format_url (tls, host, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)),
-                        path);
-  return TRUE;
+  return ok;
 }
 
 /* On the application's server: wss:// when it has a certificate. */
@@ -827,14 +1027,15 @@ ws_destroy (gpointer self)
     return;
   t->destroyed = TRUE;
   ws_conn_close_all (t);
-  while (t->handshakes != NULL)
+  if (t->listener_source != NULL)
     {
-      HandshakeWatch *w = t->handshakes->data;
-
-      gossip_clock_clear_timer (t->clock, &w->timer);
-      w->t = NULL;
-      t->handshakes = g_list_delete_link (t->handshakes, t->handshakes);
+      g_source_destroy (t->listener_source);
+      g_clear_pointer (&t->listener_source, g_source_unref);
     }
+  if (t->listener != NULL)
+    g_socket_close (t->listener, NULL);
+  g_clear_object (&t->listener);
+  accepted_stop_all (t);
   if (t->server != NULL)
     {
       g_signal_handlers_disconnect_by_data (t->server, t);
@@ -904,6 +1105,7 @@ ws_create (const GossipTransportParams *params, GError **error)
       = params->connect_timeout_us > 0 ? params->connect_timeout_us : DEFAULT_CONNECT_TIMEOUT_US;
   g_queue_init (&t->events);
   g_queue_init (&t->conns);
+  g_queue_init (&t->accepted);
   t->pool = g_hash_table_new (g_str_hash, g_str_equal);
   t->event_source = g_source_new (&event_source_funcs, sizeof (EventSource));
   ((EventSource *) t->event_source)->t = t;

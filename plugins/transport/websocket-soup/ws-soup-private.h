@@ -49,7 +49,9 @@ struct _WsTransport
 
   SoupServer *server;
   gboolean own_server; /* FALSE: mounted on the application's */
-  GList *handshakes;   /* HandshakeWatch, own server only */
+  GSocket *listener;   /* own server only */
+  GSource *listener_source;
+  GQueue accepted; /* Accepted: own server's connections not upgraded yet */
   char *local_address;
   SoupSession *session;
 

@@ -1233,6 +1233,7 @@ static void
 start_tls (WsConn *c, GTlsConnection *tls)
 {
   WsTransport *t = c->t;
+  GError *error = NULL;
 
   attach_stream (c, G_IO_STREAM (tls));
   c->state = CONN_TLS;
@@ -1240,10 +1241,14 @@ start_tls (WsConn *c, GTlsConnection *tls)
   if (c->handshake_timer == 0)
     c->handshake_timer
         = gossip_clock_add_timer (t->clock, t->io_timeout_us, handshake_timer_fired, c, NULL);
-  g_main_context_push_thread_default (t->context);
+  if (!gossip_transport_push_context (t->context, &error))
+    {
+      conn_fail (c, error);
+      return;
+    }
   g_tls_connection_handshake_async (tls, G_PRIORITY_DEFAULT, c->cancellable, tls_handshake_done,
                                     ws_conn_ref (c));
-  g_main_context_pop_thread_default (t->context);
+  gossip_transport_pop_context (t->context);
 }
 
 /* TCP (and TLS) are up: the HTTP upgrade. */
@@ -1320,6 +1325,7 @@ conn_connect (WsConn *c)
   WsTransport *t = c->t;
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GSocketConnectable) connectable = NULL;
+  GError *error = NULL;
 
   if (c->url.inet != NULL)
     connectable = G_SOCKET_CONNECTABLE (g_object_ref (c->url.inet));
@@ -1330,9 +1336,13 @@ conn_connect (WsConn *c)
   c->cancellable = g_cancellable_new ();
   c->connect_timer
       = gossip_clock_add_timer (t->clock, t->connect_timeout_us, connect_timer_fired, c, NULL);
-  g_main_context_push_thread_default (t->context);
+  if (!gossip_transport_push_context (t->context, &error))
+    {
+      conn_fail (c, error);
+      return;
+    }
   g_socket_client_connect_async (client, connectable, c->cancellable, connected, ws_conn_ref (c));
-  g_main_context_pop_thread_default (t->context);
+  gossip_transport_pop_context (t->context);
 }
 
 /* The least recently used pooled connection with nothing in flight. */
