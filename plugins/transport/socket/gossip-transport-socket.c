@@ -40,8 +40,7 @@
 /* Datagrams read per dispatch, for fairness. */
 #define DATAGRAMS_PER_DISPATCH 64
 /* Attempts at finding a port free for both TCP and UDP when given port 0. */
-#define BIND_ATTEMPTS  16
-#define LISTEN_BACKLOG 128
+#define BIND_ATTEMPTS 16
 
 /* ------------------------------------------------------------------------ */
 /* Reports, delivered from the event source */
@@ -361,34 +360,22 @@ socket_send_datagram (gpointer self, const char *address, GBytes *frame, GError 
 /* ------------------------------------------------------------------------ */
 /* Binding */
 
-static gboolean
-listener_readable (GSocket *socket, GIOCondition condition, gpointer data)
-{
-  socket_conn_accept_all (data);
-  return G_SOURCE_CONTINUE;
-}
-
 static GSocket *
 bound_socket (GInetSocketAddress *address, GSocketType type, GError **error)
 {
   GSocketFamily family = g_socket_address_get_family (G_SOCKET_ADDRESS (address));
-  GSocketProtocol protocol
-      = type == G_SOCKET_TYPE_STREAM ? G_SOCKET_PROTOCOL_TCP : G_SOCKET_PROTOCOL_UDP;
-  g_autoptr (GSocket) socket = g_socket_new (family, type, protocol, error);
+  g_autoptr (GSocket) socket = NULL;
 
+  /* Address reuse lets a restarted node listen again at once on TCP; on UDP
+   * GLib would also set SO_REUSEPORT, letting two nodes share a port. */
+  if (type == G_SOCKET_TYPE_STREAM)
+    return gossip_transport_listen_tcp (G_SOCKET_ADDRESS (address), error);
+  socket = g_socket_new (family, type, G_SOCKET_PROTOCOL_UDP, error);
   if (socket == NULL)
     return NULL;
   g_socket_set_blocking (socket, FALSE);
-  /* Address reuse lets a restarted node listen again at once on TCP; on UDP
-   * GLib would also set SO_REUSEPORT, letting two nodes share a port. */
-  if (!g_socket_bind (socket, G_SOCKET_ADDRESS (address), type == G_SOCKET_TYPE_STREAM, error))
+  if (!g_socket_bind (socket, G_SOCKET_ADDRESS (address), FALSE, error))
     return NULL;
-  if (type == G_SOCKET_TYPE_STREAM)
-    {
-      g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-      if (!g_socket_listen (socket, error))
-        return NULL;
-    }
   return g_steal_pointer (&socket);
 }
 
@@ -542,9 +529,7 @@ socket_create (const GossipTransportParams *params, GError **error)
       return NULL;
     }
   t->read_buffer = g_malloc (SOCKET_READ_CHUNK);
-  t->listener_source = g_socket_create_source (t->listener, G_IO_IN, NULL);
-  g_source_set_callback (t->listener_source, G_SOURCE_FUNC (listener_readable), t, NULL);
-  g_source_set_static_name (t->listener_source, "gossip socket listener");
+  t->listener_source = gossip_transport_accept_source_new (t->listener, socket_conn_accept, t);
   g_source_attach (t->listener_source, t->context);
   if (t->udp != NULL)
     {

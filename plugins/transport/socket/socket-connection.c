@@ -50,8 +50,6 @@
 #define WRITE_VECTORS 32
 /* Bodies at least this large are read straight into their buffer. */
 #define DIRECT_READ_MIN 4096
-/* Connections accepted per dispatch of the listener. */
-#define ACCEPTS_PER_DISPATCH 16
 
 typedef struct
 {
@@ -1112,46 +1110,35 @@ socket_conn_open_channel (SocketTransport *t, const SocketTarget *target,
 /* Accepting */
 
 void
-socket_conn_accept_all (SocketTransport *t)
+socket_conn_accept (GSocket *socket, gpointer data)
 {
-  for (guint i = 0; i < ACCEPTS_PER_DISPATCH; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autoptr (GSocketAddress) remote = NULL;
-      g_autofree char *peer = NULL;
-      GSocket *socket = g_socket_accept (t->listener, NULL, &error);
-      SocketConn *c;
+  SocketTransport *t = data;
+  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autofree char *peer = socket_format_address (remote);
+  SocketConn *c;
 
-      if (socket == NULL)
-        {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("accept failed: %s", error->message);
-          return;
-        }
-      remote = g_socket_get_remote_address (socket, NULL);
-      peer = socket_format_address (remote);
-      if (peer == NULL)
-        {
-          g_socket_close (socket, NULL);
-          g_object_unref (socket);
-          continue;
-        }
-      if (t->conns.length >= t->max_connections)
-        {
-          g_socket_close (socket, NULL);
-          g_object_unref (socket);
-          socket_transport_emit_dropped (
-              t, peer,
-              g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
-                           "refused a connection from %s: %u connections are open", peer,
-                           t->max_connections));
-          continue;
-        }
-      socket_tune (socket);
-      /* Pooled once its first length prefix shows it is no channel. */
-      c = conn_new (t, peer, FALSE);
-      c->preamble = PREAMBLE_MAYBE;
-      conn_attach (c, socket, G_IO_IN);
-      conn_opened (c);
+  if (peer == NULL)
+    {
+      g_socket_close (socket, NULL);
+      g_object_unref (socket);
+      return;
     }
+  if (t->conns.length >= t->max_connections)
+    {
+      g_socket_close (socket, NULL);
+      g_object_unref (socket);
+      socket_transport_emit_dropped (t, peer,
+                                     g_error_new (GOSSIP_TRANSPORT_ERROR,
+                                                  GOSSIP_TRANSPORT_ERROR_LIMIT,
+                                                  "refused a connection from %s: %u connections "
+                                                  "are open",
+                                                  peer, t->max_connections));
+      return;
+    }
+  socket_tune (socket);
+  /* Pooled once its first length prefix shows it is no channel. */
+  c = conn_new (t, peer, FALSE);
+  c->preamble = PREAMBLE_MAYBE;
+  conn_attach (c, socket, G_IO_IN);
+  conn_opened (c);
 }

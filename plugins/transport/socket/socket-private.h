@@ -169,7 +169,7 @@ void socket_transport_emit_channel_done (SocketTransport *t, SocketConn *c,
 void socket_transport_emit_channel_accepted (SocketTransport *t, SocketConn *c);
 void socket_transport_emit_channel_wake (SocketTransport *t, SocketConn *c);
 
-void socket_conn_accept_all (SocketTransport *t);
+void socket_conn_accept (GSocket *socket, gpointer data);
 void socket_conn_send (SocketTransport *t, const char *address, GBytes *frame,
                        GossipTransportSendFunc done, gpointer user_data);
 void socket_conn_close_all (SocketTransport *t);

@@ -39,7 +39,6 @@
 #define DEFAULT_IO_TIMEOUT_US      (10 * G_USEC_PER_SEC)
 #define DEFAULT_CONNECT_TIMEOUT_US (5 * G_USEC_PER_SEC)
 #define DEFAULT_PING_INTERVAL_US   (15 * G_USEC_PER_SEC)
-#define LISTEN_BACKLOG             128
 
 /* ------------------------------------------------------------------------ */
 /* Reports, delivered from the event source */
@@ -291,13 +290,6 @@ ws_emit_channel_closed (WsTransport *t, WsConn *c, GError *error)
 /* Settings and binding */
 
 static gboolean
-listener_readable (GSocket *socket, GIOCondition condition, gpointer data)
-{
-  ws_conn_accept_all (data);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
 load_settings (WsTransport *t, const GossipTransportParams *params, const char **bind_address,
                GError **error)
 {
@@ -385,14 +377,8 @@ transport_bind (WsTransport *t, const char *bind_address, GError **error)
 
   if (!socket_target_parse (bind_address, TRUE, FALSE, &target, error))
     return FALSE;
-  listener = g_socket_new (g_socket_address_get_family (G_SOCKET_ADDRESS (target.inet)),
-                           G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  listener = gossip_transport_listen_tcp (G_SOCKET_ADDRESS (target.inet), error);
   if (listener == NULL)
-    return FALSE;
-  g_socket_set_blocking (listener, FALSE);
-  g_socket_set_listen_backlog (listener, LISTEN_BACKLOG);
-  if (!g_socket_bind (listener, G_SOCKET_ADDRESS (target.inet), TRUE, error)
-      || !g_socket_listen (listener, error))
     {
       g_prefix_error (error, "cannot listen on %s: ", target.key);
       return FALSE;
@@ -490,9 +476,7 @@ wslay_create (const GossipTransportParams *params, GError **error)
   if (!transport_bind (t, bind_address, error))
     goto fail;
   t->read_buffer = g_malloc (WS_READ_CHUNK);
-  t->listener_source = g_socket_create_source (t->listener, G_IO_IN, NULL);
-  g_source_set_callback (t->listener_source, G_SOURCE_FUNC (listener_readable), t, NULL);
-  g_source_set_static_name (t->listener_source, "gossip websocket-wslay listener");
+  t->listener_source = gossip_transport_accept_source_new (t->listener, ws_conn_accept, t);
   g_source_attach (t->listener_source, t->context);
   return t;
 

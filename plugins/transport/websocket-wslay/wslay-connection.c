@@ -51,8 +51,6 @@
 /* Reads and write rounds per connection per dispatch, for fairness. */
 #define READS_PER_DISPATCH  8
 #define WRITES_PER_DISPATCH 64
-/* Connections accepted per dispatch of the listener. */
-#define ACCEPTS_PER_DISPATCH 16
 /* Received bytes waiting for delivery above which reading stops. */
 #define WS_UNDELIVERED_MAX (4 * 1024 * 1024)
 
@@ -1578,66 +1576,54 @@ ws_channel_refused (WsConn *c)
 /* Accepting */
 
 void
-ws_conn_accept_all (WsTransport *t)
+ws_conn_accept (GSocket *socket, gpointer data)
 {
-  for (guint i = 0; i < ACCEPTS_PER_DISPATCH; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autoptr (GSocketAddress) remote = NULL;
-      g_autofree char *hostport = NULL;
-      g_autofree char *peer = NULL;
-      GSocket *socket = g_socket_accept (t->listener, NULL, &error);
-      WsConn *c;
+  WsTransport *t = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autofree char *hostport = socket_format_address (remote);
+  g_autofree char *peer = NULL;
+  WsConn *c;
 
-      if (socket == NULL)
+  if (hostport == NULL)
+    {
+      g_socket_close (socket, NULL);
+      g_object_unref (socket);
+      return;
+    }
+  peer = g_strdup_printf ("%s://%s", t->scheme, hostport);
+  if (t->conns.length >= t->max_connections)
+    {
+      g_socket_close (socket, NULL);
+      g_object_unref (socket);
+      ws_emit_dropped (t, peer,
+                       g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
+                                    "refused a connection from %s: %u connections are open", peer,
+                                    t->max_connections));
+      return;
+    }
+  c = conn_new (t, peer, TRUE);
+  c->server = TRUE;
+  c->tcp = g_socket_connection_factory_create_connection (socket);
+  g_object_unref (socket);
+  tune_socket (c->tcp);
+  if (t->certificate != NULL)
+    {
+      GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM (c->tcp), t->certificate, &error);
+
+      if (tls == NULL)
         {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("accept failed: %s", error->message);
+          ws_emit_dropped (t, peer,
+                           g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                                        "no TLS for %s: %s", peer, error->message));
+          conn_fail (c, NULL);
           return;
         }
-      remote = g_socket_get_remote_address (socket, NULL);
-      hostport = socket_format_address (remote);
-      if (hostport == NULL)
-        {
-          g_socket_close (socket, NULL);
-          g_object_unref (socket);
-          continue;
-        }
-      peer = g_strdup_printf ("%s://%s", t->scheme, hostport);
-      if (t->conns.length >= t->max_connections)
-        {
-          g_socket_close (socket, NULL);
-          g_object_unref (socket);
-          ws_emit_dropped (t, peer,
-                           g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_LIMIT,
-                                        "refused a connection from %s: %u connections are open",
-                                        peer, t->max_connections));
-          continue;
-        }
-      c = conn_new (t, peer, TRUE);
-      c->server = TRUE;
-      c->tcp = g_socket_connection_factory_create_connection (socket);
-      g_object_unref (socket);
-      tune_socket (c->tcp);
-      if (t->certificate != NULL)
-        {
-          GIOStream *tls
-              = g_tls_server_connection_new (G_IO_STREAM (c->tcp), t->certificate, &error);
-
-          if (tls == NULL)
-            {
-              ws_emit_dropped (t, peer,
-                               g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
-                                            "no TLS for %s: %s", peer, error->message));
-              conn_fail (c, NULL);
-              continue;
-            }
-          start_tls (c, G_TLS_CONNECTION (tls));
-        }
-      else
-        {
-          attach_stream (c, G_IO_STREAM (g_object_ref (c->tcp)));
-          conn_start_handshake (c);
-        }
+      start_tls (c, G_TLS_CONNECTION (tls));
+    }
+  else
+    {
+      attach_stream (c, G_IO_STREAM (g_object_ref (c->tcp)));
+      conn_start_handshake (c);
     }
 }

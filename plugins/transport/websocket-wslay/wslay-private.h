@@ -100,7 +100,7 @@ gboolean ws_conn_channel_is_live (WsConn *c);
 void ws_conn_mark_channel_reported (WsConn *c);
 void ws_conn_get_channel_callbacks (WsConn *c, const GossipTransportChannelCallbacks **callbacks,
                                     gpointer *user_data);
-void ws_conn_accept_all (WsTransport *t);
+void ws_conn_accept (GSocket *socket, gpointer data);
 void ws_conn_close_all (WsTransport *t);
 void ws_conn_send (WsTransport *t, const char *address, GBytes *frame, GossipTransportSendFunc done,
                    gpointer user_data);
