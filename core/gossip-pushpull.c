@@ -589,11 +589,13 @@ leave_check (gpointer data)
 {
   Leave *leave = data;
   GossipCluster *self = leave->cluster;
+  g_autoptr (GPtrArray) anyone = _gossip_membership_random (self, 1, NULL, FALSE);
 
   leave->timer = 0;
-  /* Done once the announcement has been retransmitted enough, or the time
-   * allowed for it is up. */
-  if (self->running && _gossip_broadcast_queue_length (self->queue) > 0
+  /* Done once the announcement has been retransmitted enough, or nobody is
+   * left to tell (a lone node leaves at once), or the time allowed for it is
+   * up. */
+  if (self->running && anyone->len > 0 && _gossip_broadcast_queue_length (self->queue) > 0
       && gossip_clock_now (self->clock) < leave->deadline)
     {
       leave->timer

@@ -311,6 +311,39 @@ test_node_can_rejoin_after_leaving (void)
   g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (4), 10 * SEC));
 }
 
+/* With nobody to tell, a leave ends within a gossip interval, not after
+ * [health] leave_timeout; with peers it lasts until they were told. */
+static void
+test_lone_node_leaves_at_once (void)
+{
+  const char *const settings[] = {
+    "health", "profile", "lan", "health", "leave_timeout", "30s", NULL,
+  };
+  g_autoptr (Harness) h = harness_new (2, TRUE, settings);
+  gboolean left = FALSE;
+  HarnessSeeState leaving = { 1, GOSSIP_NODE_STATE_LEAVING };
+  gint64 start;
+
+  gossip_cluster_leave_async (harness_node (h, 0), NULL, leave_done, &left);
+  start = harness_now (h);
+  g_assert_true (harness_run_until (h, flag_set, &left, 30 * SEC));
+  g_assert_cmpint (harness_now (h) - start, <=, SEC);
+
+  /* Node 1 alone too, until node 0's second life joins it. */
+  harness_crash (h, 0);
+  harness_start_node (h, 0, NULL);
+  {
+    const char *via[] = { harness_address (h, 1), NULL };
+
+    g_assert_cmpuint (harness_join (h, 0, via, NULL), ==, 1);
+  }
+  g_assert_true (harness_run_until (h, harness_converged, GUINT_TO_POINTER (2), 10 * SEC));
+  left = FALSE;
+  gossip_cluster_leave_async (harness_node (h, 1), NULL, leave_done, &left);
+  g_assert_true (harness_run_until (h, flag_set, &left, 30 * SEC));
+  g_assert_true (harness_run_until (h, harness_all_see, &leaving, 5 * SEC));
+}
+
 static void
 test_reliable_only_mode_detects_and_converges (void)
 {
@@ -442,6 +475,7 @@ main (int argc, char **argv)
   g_test_add_func ("/membership/same-id-on-a-new-address-is-accepted",
                    test_same_id_on_a_new_address_is_accepted);
   g_test_add_func ("/membership/node-can-rejoin-after-leaving", test_node_can_rejoin_after_leaving);
+  g_test_add_func ("/membership/lone-node-leaves-at-once", test_lone_node_leaves_at_once);
   g_test_add_func ("/membership/reliable-only-mode-detects-and-converges",
                    test_reliable_only_mode_detects_and_converges);
   g_test_add_func ("/membership/application-version-check-refuses-join-with-reason",

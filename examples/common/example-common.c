@@ -125,6 +125,19 @@ split_peers (const char *list)
   return g_strv_builder_end (builder);
 }
 
+/* --peers are also the cluster's seeds (unless the --config file names
+ * some): a node started before its peers, or left alone later, keeps trying
+ * them every [health] reconnect_interval. */
+static gboolean
+use_peers_as_seeds (GossipConfig *config, const char *const *peers, GError **error)
+{
+  const char *const *seeds = gossip_config_get_strv (config, "cluster", "seeds");
+
+  if (peers[0] == NULL || (seeds != NULL && seeds[0] != NULL))
+    return TRUE;
+  return gossip_config_set_strv (config, "cluster", "seeds", peers, error);
+}
+
 static void cmd_help (Example *ex, char **args, gpointer data);
 static void cmd_peers (Example *ex, char **args, gpointer data);
 static void cmd_whoami (Example *ex, char **args, gpointer data);
@@ -177,6 +190,7 @@ example_new_with_options (const char *summary, const GOptionEntry *options, int 
   g_autoptr (GOptionContext) context = g_option_context_new (summary);
   g_autoptr (GossipConfig) config = NULL;
   g_autoptr (GError) error = NULL;
+  g_auto (GStrv) peer_list = NULL;
   Example *ex;
 
   setvbuf (stdout, NULL, _IOLBF, 0);
@@ -194,9 +208,11 @@ example_new_with_options (const char *summary, const GOptionEntry *options, int 
       return NULL;
     }
   config = config_file ? gossip_config_new_from_file (config_file, &error) : gossip_config_new ();
+  peer_list = split_peers (peers);
   if (config == NULL
       || !configure (config, host ? host : "127.0.0.1", port, web_port, node_id,
-                     config_file != NULL, &error))
+                     config_file != NULL, &error)
+      || !use_peers_as_seeds (config, (const char *const *) peer_list, &error))
     {
       g_printerr ("error: %s\n", error->message);
       return NULL;
@@ -211,7 +227,7 @@ example_new_with_options (const char *summary, const GOptionEntry *options, int 
       return NULL;
     }
   ex->loop = g_main_loop_new (NULL, FALSE);
-  ex->peers = split_peers (peers);
+  ex->peers = g_steal_pointer (&peer_list);
   ex->commands = g_ptr_array_new_with_free_func (command_free);
   ex->cancellable = g_cancellable_new ();
   ex->tty = isatty (STDIN_FILENO);

@@ -6,7 +6,8 @@ Over TCP/UDP, over WebSocket and across both: three nodes join in a chain
 and `members` gives the same digest everywhere; the shared commands answer;
 and the nodes leave by `quit`, end of input and SIGINT, each exiting 0 and
 seen as "left" by those still running.  Also --config with options on top
-of it, and a join that fails.
+of it, a join that fails, and a node started before its peer joining it
+once the peer is up (--peers are retried as seeds).
 """
 
 import os
@@ -135,6 +136,29 @@ def config_file_then_options(s):
         ensure(n.wait_exit() == 0, "did not exit 0 on SIGTERM")
         bad = s.node("bad", "--config", "/nonexistent/gossip.conf")
         ensure(bad.wait_exit() == 2, "a missing config file is not an error")
+    finally:
+        os.unlink(conf)
+
+
+@suite.test
+def peers_retried_while_alone(s):
+    """--peers are the node's seeds: started before its peer, it joins once
+    the peer is up."""
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[health]\nprofile=local\nreconnect_interval=300ms\nleave_timeout=300ms\n")
+        conf = f.name
+    try:
+        early = s.node("early", "--config", conf, "--node-id", "early", "--port", free_port(),
+                       "--peers", socket_address(port))
+        early.expect(r"^join failed: .+")
+        late = s.node("late", "--config", conf, "--node-id", "late", "--port", port)
+        late.expect(r"^node late listening on ")
+        ensure(early.peers(2, 2)["late"][1] == "alive", "early did not join late")
+        ensure(late.peers(2, 2)["early"][1] == "alive", "late does not see early")
+        for n in (early, late):
+            n.send("quit")
+            ensure(n.wait_exit() == 0, "%s did not exit 0" % n.name)
     finally:
         os.unlink(conf)
 
