@@ -58,17 +58,6 @@ tests_test_stream_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_test_stream_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 tests_test_stream_LDADD = $(TEST_LDADD) $(GNUTLS_LIBS)
 
-# The websocket-wslay transport beyond the conformance suite: hostile handshakes
-# and frames, TLS refusals, channels, and clusters over ws:// and wss://.
-if BUILD_WSLAY
-check_PROGRAMS += tests/test-websocket-wslay
-TESTS += tests/test-websocket-wslay
-tests_test_websocket_wslay_SOURCES = tests/test-websocket-wslay.c tests/cluster-harness.c \
-	tests/cluster-harness.h tests/tls-test-certs.c tests/tls-test-certs.h
-tests_test_websocket_wslay_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-tests_test_websocket_wslay_LDADD = $(TEST_LDADD) $(GNUTLS_LIBS)
-endif
-
 # Leader election (core/gossip-leader.c) on the memory transport in virtual time.
 check_PROGRAMS += tests/test-leader
 TESTS += tests/test-leader

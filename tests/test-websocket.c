@@ -1,19 +1,21 @@
 /* test-websocket.c: what every WebSocket transport must do beyond the
  * conformance suite (test-transport.c): TLS and its refusals, the wire
- * protocol's refusals (path, subprotocol, text messages), mounting on an
- * application's SoupServer, channels, and whole clusters over ws:// and
- * wss://.
+ * protocol's refusals (path, subprotocol, text messages), hostile peers
+ * (broken, oversized or slow handshakes, unmasked, oversized or slow
+ * frames), mounting on an application's SoupServer, channels (abort,
+ * refusal, a long stream), and whole clusters over ws:// and wss://.
  *
  * Runs once per plugin named in GOSSIP_TEST_WS_PLUGINS (space or comma
  * separated; by default those this build has), as /websocket/<plugin>/<case>.
- * Raw peers are libsoup clients written here, so every provider is checked
- * against the same independent implementation of the wire protocol.
+ * Raw peers are libsoup clients written here, or for hostile input plain
+ * TCP sockets speaking HTTP and RFC 6455 by hand, so every provider is
+ * checked against the same independent implementation of the wire protocol.
+ * Everything runs on 127.0.0.1 in real time; every wait has a deadline.
  */
 #include "config.h"
 
 #include <string.h>
 
-#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "cluster-harness.h"
@@ -86,7 +88,8 @@ on_dropped (gpointer user_data, const char *from, const GError *reason)
 
 typedef struct
 {
-  GPtrArray *frames; /* GBytes */
+  GPtrArray *frames; /* GBytes, the first 64 */
+  gsize bytes;       /* in all frames */
   gboolean closed;
   GError *error;
 } ChannelLog;
@@ -97,7 +100,9 @@ channel_log_received (gpointer user_data, GBytes *frame)
   ChannelLog *log = user_data;
 
   g_assert_false (log->closed);
-  g_ptr_array_add (log->frames, g_bytes_ref (frame));
+  log->bytes += g_bytes_get_size (frame);
+  if (log->frames->len < 64)
+    g_ptr_array_add (log->frames, g_bytes_ref (frame));
 }
 
 static void
@@ -137,6 +142,7 @@ on_channel_accepted (gpointer user_data, const char *from, GossipTransportChanne
 {
   Node *n = user_data;
 
+  g_assert_true (g_str_has_prefix (from, "ws://") || g_str_has_prefix (from, "wss://"));
   if (!n->accept_channels || accepted_log == NULL)
     return FALSE;
   n->f->plugin->vtable->channel_attach (n->instance, channel, &channel_log_callbacks, accepted_log);
@@ -223,6 +229,13 @@ node_new (Fixture *f, gboolean tls)
   return node_new_full (f, config, NULL);
 }
 
+static const GError *
+dropped_at (Node *n, guint i)
+{
+  g_assert_cmpuint (i, <, n->dropped->len);
+  return g_ptr_array_index (n->dropped, i);
+}
+
 static void
 node_destroy (Node *n)
 {
@@ -264,39 +277,73 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_main_context_unref (f->context);
 }
 
-/* Iterates until *counter >= target (or *flag, when @flag is given) or the
- * deadline; returns whether it got there. */
+typedef gboolean (*Condition) (gpointer data);
+
+/* Iterates until @cond holds or @timeout_us passed; returns whether it holds. */
 static gboolean
-wait_until (Fixture *f, const guint *counter, guint target, const gboolean *flag)
+wait_for (Fixture *f, Condition cond, gpointer data, gint64 timeout_us)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
-  GSource *tick = g_timeout_source_new (10);
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
+  GSource *tick = g_timeout_source_new (5);
+  gboolean ok;
 
   g_source_set_dummy_callback (tick);
   g_source_attach (tick, f->context);
-  while ((flag != NULL ? !*flag : *counter < target) && g_get_monotonic_time () < deadline)
+  while (!(ok = cond (data)) && g_get_monotonic_time () < deadline)
     g_main_context_iteration (f->context, TRUE);
   g_source_destroy (tick);
   g_source_unref (tick);
-  return flag != NULL ? *flag : *counter >= target;
+  return ok;
+}
+
+typedef struct
+{
+  const guint *counter;
+  guint target;
+} CountAtLeast;
+
+static gboolean
+count_reached (gpointer data)
+{
+  const CountAtLeast *c = data;
+
+  return *c->counter >= c->target;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(const gboolean *) data;
 }
 
 static gboolean
 wait_count (Fixture *f, const guint *counter, guint target)
 {
-  return wait_until (f, counter, target, NULL);
+  CountAtLeast c = { counter, target };
+
+  return wait_for (f, count_reached, &c, WAIT_US);
 }
 
 static gboolean
 wait_flag (Fixture *f, const gboolean *flag)
 {
-  return wait_until (f, NULL, 0, flag);
+  return wait_for (f, flag_set, (gpointer) flag, WAIT_US);
+}
+
+/* Lets the context run for @us (to see that nothing more happens). */
+static void
+run_for (Fixture *f, gint64 us)
+{
+  gboolean never = FALSE;
+
+  wait_for (f, flag_set, &never, us);
 }
 
 typedef struct
 {
   guint calls;
-  GError *error;
+  guint failed;
+  GError *error; /* the first failure's */
 } Done;
 
 static void
@@ -305,8 +352,11 @@ done_cb (gpointer user_data, const GError *error)
   Done *d = user_data;
 
   d->calls++;
-  g_clear_error (&d->error);
-  d->error = error != NULL ? g_error_copy (error) : NULL;
+  if (error == NULL)
+    return;
+  d->failed++;
+  if (d->error == NULL)
+    d->error = g_error_copy (error);
 }
 
 static void
@@ -341,15 +391,21 @@ test_insecure_refused_by_default (Fixture *f, gconstpointer data)
   /* A wss:// node does not send to a ws:// one. */
   secure = node_new (f, TRUE);
   insecure = node_new (f, FALSE);
-  g_assert_true (g_str_has_prefix (secure->address, "wss://"));
-  g_assert_true (g_str_has_prefix (insecure->address, "ws://"));
+  g_assert_true (g_str_has_prefix (secure->address, "wss://127.0.0.1:"));
+  g_assert_true (g_str_has_suffix (secure->address, "/gossip"));
+  g_assert_true (g_str_has_prefix (insecure->address, "ws://127.0.0.1:"));
   g_assert_false (
       f->plugin->vtable->send_datagram (secure->instance, insecure->address, frame, &error));
-  g_assert_true (error->domain == GOSSIP_TRANSPORT_ERROR);
-  send_and_wait (secure, insecure->address, "x", &d);
-  g_assert_nonnull (d.error);
-  g_assert_true (d.error->domain == GOSSIP_TRANSPORT_ERROR);
+  g_assert_error (error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  /* The refusal comes later on the context, never from inside the call. */
+  f->plugin->vtable->send_reliable (secure->instance, insecure->address, frame, done_cb, &d);
+  g_assert_cmpuint (d.calls, ==, 0);
+  g_assert_true (wait_count (f, &d.calls, 1));
+  g_assert_error (d.error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
+  g_test_message ("%s", d.error->message);
+  g_assert_nonnull (strstr (d.error->message, "allow_insecure"));
   g_clear_error (&d.error);
+  run_for (f, 100 * 1000);
   g_assert_cmpuint (insecure->received->len, ==, 0);
 }
 
@@ -377,7 +433,7 @@ test_bad_certificate_refused (Fixture *f, gconstpointer data)
   g_autoptr (GossipConfig) bad = ws_config ("bad-cert.pem", "bad-key.pem", FALSE);
   Node *client = node_new (f, TRUE);
   Node *impostor = node_new_full (f, bad, NULL);
-  Done d = { 0 };
+  Done d = { 0 }, back = { 0 };
 
   send_and_wait (client, impostor->address, "secret", &d);
   g_assert_error (d.error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_UNREACHABLE);
@@ -385,6 +441,11 @@ test_bad_certificate_refused (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (d.error->message, "certificate"));
   g_clear_error (&d.error);
   g_assert_cmpuint (impostor->received->len, ==, 0);
+
+  /* The impostor trusts ca.pem too, and reaches the good node. */
+  send_and_wait (impostor, client->address, "hello", &back);
+  g_assert_no_error (back.error);
+  g_assert_true (wait_count (f, &client->received->len, 1));
 }
 
 static void
@@ -454,9 +515,13 @@ raw_connect (Fixture *f, const char *address, const char *protocol, RawClient *r
   raw->status = soup_message_get_status (msg);
 }
 
-/* A TCP connection to @n's port that says nothing: no TLS ClientHello. */
+/* Raw TCP peers, for what no WebSocket library would send.  Their sockets
+ * block for at most 5 s. */
+
+/* A TCP connection to @n's port that says nothing yet: no TLS ClientHello,
+ * no HTTP request. */
 static GSocketConnection *
-silent_connect (Node *n)
+tcp_connect (Node *n)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GUri) uri = g_uri_parse (n->address, G_URI_FLAGS_NONE, &error);
@@ -467,7 +532,148 @@ silent_connect (Node *n)
   c = g_socket_client_connect_to_host (client, g_uri_get_host (uri), g_uri_get_port (uri), NULL,
                                        &error);
   g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (c), 5);
   return c;
+}
+
+static void
+tcp_send (GSocketConnection *c, const void *data, gsize len)
+{
+  for (gsize sent = 0; sent < len;)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n = g_socket_send (g_socket_connection_get_socket (c), (const char *) data + sent,
+                                len - sent, NULL, &error);
+
+      if (n <= 0)
+        return; /* closed by the transport: fine */
+      sent += (gsize) n;
+    }
+}
+
+typedef struct
+{
+  GSocketConnection *c;
+  GString *got;
+  gboolean closed;
+} TcpReader;
+
+/* Reads what is there; TRUE once the transport closed the connection. */
+static gboolean
+tcp_read_closed (gpointer data)
+{
+  TcpReader *r = data;
+  char buf[4096];
+
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n = g_socket_receive_with_blocking (g_socket_connection_get_socket (r->c), buf,
+                                                 sizeof buf, FALSE, NULL, &error);
+
+      if (n > 0)
+        {
+          g_string_append_len (r->got, buf, n);
+          continue;
+        }
+      if (n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        r->closed = TRUE;
+      return r->closed;
+    }
+}
+
+static gboolean
+tcp_read_head (gpointer data)
+{
+  TcpReader *r = data;
+
+  tcp_read_closed (r);
+  return strstr (r->got->str, "\r\n\r\n") != NULL || r->closed;
+}
+
+static void
+assert_tcp_closes (Fixture *f, GSocketConnection *c)
+{
+  TcpReader r = { c, g_string_new (NULL), FALSE };
+
+  if (!wait_for (f, tcp_read_closed, &r, WAIT_US))
+    g_error ("the transport kept a hostile connection open");
+  g_string_free (r.got, TRUE);
+}
+
+/* Sends an upgrade request for @path and @protocol; returns the response
+ * head (or what came before the connection closed). */
+static char *
+tcp_request (Fixture *f, GSocketConnection *c, const char *path, const char *protocol)
+{
+  g_autofree char *request
+      = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                         "Connection: keep-alive, Upgrade\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+                         path, protocol);
+  TcpReader r = { c, g_string_new (NULL), FALSE };
+
+  tcp_send (c, request, strlen (request));
+  g_assert_true (wait_for (f, tcp_read_head, &r, WAIT_US));
+  g_test_message ("%s %s: %s", path, protocol, r.got->str);
+  return g_string_free (r.got, FALSE);
+}
+
+/* A raw client through the upgrade; the response head is checked. */
+static GSocketConnection *
+tcp_upgrade (Node *n, const char *protocol)
+{
+  GSocketConnection *c = tcp_connect (n);
+  g_autofree char *head = tcp_request (n->f, c, "/gossip", protocol);
+  g_autofree char *expected = g_strdup_printf ("Sec-WebSocket-Protocol: %s\r\n", protocol);
+
+  g_assert_true (g_str_has_prefix (head, "HTTP/1.1 101 "));
+  /* RFC 6455's own example of a key and its answer. */
+  g_assert_nonnull (strstr (head, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+  g_assert_nonnull (strstr (head, expected));
+  return c;
+}
+
+/* A client's (masked) or a server's (unmasked) frame header. */
+static gsize
+frame_header (guint8 *out, guint8 opcode, guint64 len, gboolean masked)
+{
+  gsize n = 0;
+
+  out[n++] = 0x80 | opcode;
+  if (len < 126)
+    out[n++] = (masked ? 0x80 : 0) | (guint8) len;
+  else if (len < 65536)
+    {
+      out[n++] = (masked ? 0x80 : 0) | 126;
+      out[n++] = (guint8) (len >> 8);
+      out[n++] = (guint8) len;
+    }
+  else
+    {
+      out[n++] = (masked ? 0x80 : 0) | 127;
+      for (int i = 7; i >= 0; i--)
+        out[n++] = (guint8) (len >> (8 * i));
+    }
+  if (masked)
+    {
+      memset (out + n, 0, 4); /* a zero mask: the payload goes as is */
+      n += 4;
+    }
+  return n;
+}
+
+static void
+tcp_frame (GSocketConnection *c, guint8 opcode, const char *payload, gboolean masked)
+{
+  guint8 buf[256];
+  gsize len = strlen (payload);
+  gsize n = frame_header (buf, opcode, len, masked);
+
+  g_assert_cmpuint (n + len, <=, sizeof buf);
+  memcpy (buf + n, payload, len);
+  tcp_send (c, buf, n + len);
 }
 
 static gboolean
@@ -492,7 +698,7 @@ test_tls_handshake_stall (Fixture *f, gconstpointer data)
 
   f->io_timeout_us = SEC / 2;
   b = node_new (f, TRUE);
-  first = silent_connect (b);
+  first = tcp_connect (b);
   g_assert_true (wait_count (f, &b->dropped->len, 1));
   {
     const GError *dropped = b->dropped->pdata[0];
@@ -506,7 +712,7 @@ test_tls_handshake_stall (Fixture *f, gconstpointer data)
   g_assert_cmpint (n, <=, 0);
 
   /* Another one, its handshake under way on the server when it stops. */
-  second = silent_connect (b);
+  second = tcp_connect (b);
   f->io_timeout_us = 5 * SEC;
   {
     GSource *pause = g_timeout_source_new (100);
@@ -523,6 +729,14 @@ test_tls_handshake_stall (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * SEC);
 }
 
+static gboolean
+raw_closed (gpointer data)
+{
+  return soup_websocket_connection_get_state (data) == SOUP_WEBSOCKET_STATE_CLOSED;
+}
+
+/* A text message is a protocol error: dropped, the connection closed, and
+ * what came before kept. */
 static void
 test_raw_text_message_dropped (Fixture *f, gconstpointer data)
 {
@@ -532,9 +746,16 @@ test_raw_text_message_dropped (Fixture *f, gconstpointer data)
   raw_connect (f, b->address, "gossip.v1", &raw);
   g_assert_no_error (raw.error);
   g_assert_cmpstr (soup_websocket_connection_get_protocol (raw.ws), ==, "gossip.v1");
+  soup_websocket_connection_send_binary (raw.ws, "binary", 6);
   soup_websocket_connection_send_text (raw.ws, "not a frame");
   g_assert_true (wait_count (f, &b->dropped->len, 1));
-  g_assert_cmpuint (b->received->len, ==, 0);
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  g_assert_true (wait_for (f, raw_closed, raw.ws, WAIT_US));
+  g_assert_cmpuint (b->received->len, ==, 1);
+  g_assert_cmpmem (g_bytes_get_data (b->received->pdata[0], NULL),
+                   g_bytes_get_size (b->received->pdata[0]), "binary", 6);
+  g_assert_true (g_str_has_prefix (b->froms->pdata[0], "ws://127.0.0.1:"));
+  g_assert_cmpuint (b->dropped->len, ==, 1);
   g_clear_object (&raw.ws);
 }
 
@@ -554,6 +775,196 @@ test_raw_wrong_subprotocol_refused (Fixture *f, gconstpointer data)
   g_assert_cmpuint (none.status, ==, SOUP_STATUS_BAD_REQUEST);
   g_clear_error (&none.error);
   g_assert_true (wait_count (f, &b->dropped->len, 2));
+}
+
+/* By hand: a refused request is reported and its connection closed after
+ * the answer; a query string does not change the path. */
+static void
+test_raw_upgrade_requests (Fixture *f, gconstpointer data)
+{
+  Node *b = node_new (f, FALSE);
+  const struct
+  {
+    const char *path, *protocol, *status;
+  } cases[] = {
+    { "/elsewhere", "gossip.v1", "HTTP/1.1 404 " },
+    { "/gossip", "chat", "HTTP/1.1 400 " },
+    { "/gossip?x=1", "gossip.v1", "HTTP/1.1 101 " },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GSocketConnection) c = tcp_connect (b);
+      g_autofree char *head = tcp_request (f, c, cases[i].path, cases[i].protocol);
+
+      g_assert_true (g_str_has_prefix (head, cases[i].status));
+      if (i < 2)
+        assert_tcp_closes (f, c);
+      else
+        g_assert_nonnull (strstr (head, "Sec-WebSocket-Protocol: gossip.v1\r\n"));
+    }
+  g_assert_true (wait_count (f, &b->dropped->len, 2));
+  for (guint i = 0; i < 2; i++)
+    g_assert_true (dropped_at (b, i)->domain == GOSSIP_TRANSPORT_ERROR);
+  run_for (f, 100 * 1000);
+  g_assert_cmpuint (b->dropped->len, ==, 2);
+}
+
+/* A request head that is not HTTP, or that does not end, is refused. */
+static void
+test_bad_handshakes (Fixture *f, gconstpointer data)
+{
+  Node *b;
+  g_autoptr (GSocketConnection) garbage = NULL;
+  g_autoptr (GSocketConnection) oversized = NULL;
+  g_autofree char *huge = g_strnfill (200 * 1024, 'a');
+  const char *junk = "GET / HTTP/1.1\r\n\x01\x02 nonsense\r\n\r\n";
+  const char *start = "GET /gossip HTTP/1.1\r\nX-Pad: ";
+
+  f->io_timeout_us = SEC;
+  b = node_new (f, FALSE);
+  garbage = tcp_connect (b);
+  tcp_send (garbage, junk, strlen (junk));
+  assert_tcp_closes (f, garbage);
+  g_assert_true (wait_count (f, &b->dropped->len, 1));
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+
+  /* A head above 200 KiB is refused without waiting for its end: its
+   * connection closes while it is still being sent. */
+  oversized = tcp_connect (b);
+  tcp_send (oversized, start, strlen (start));
+  tcp_send (oversized, huge, strlen (huge));
+  assert_tcp_closes (f, oversized);
+  g_assert_true (wait_count (f, &b->dropped->len, 2));
+  /* libsoup closes a head above its limit without telling: websocket-soup
+   * sees it when io_timeout expires, and then the socket may still be open
+   * (see its header comment). */
+  if (g_str_equal (f->plugin->name, "websocket-soup")
+      && g_error_matches (dropped_at (b, 1), GOSSIP_TRANSPORT_ERROR,
+                          GOSSIP_TRANSPORT_ERROR_TIMEOUT))
+    g_test_message ("websocket-soup: the oversized head was reported at io_timeout");
+  else
+    g_assert_error (dropped_at (b, 1), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+  g_assert_cmpuint (b->dropped->len, ==, 2);
+  g_assert_cmpuint (b->received->len, ==, 0);
+}
+
+typedef struct
+{
+  Node *node;
+  GSocketConnection *c;
+  gint64 last;
+  guint sent;
+} Dribbler;
+
+static gboolean
+dribble (gpointer data)
+{
+  Dribbler *d = data;
+  const char *request = "GET /gossip HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
+
+  if (d->node->dropped->len > 0)
+    return TRUE;
+  if (g_get_monotonic_time () - d->last >= 50 * 1000 && d->sent < strlen (request))
+    {
+      tcp_send (d->c, request + d->sent++, 1);
+      d->last = g_get_monotonic_time ();
+    }
+  return FALSE;
+}
+
+/* io_timeout bounds the upgrade request, not just the wait for its first
+ * byte. */
+static void
+test_slow_handshake (Fixture *f, gconstpointer data)
+{
+  Node *b;
+  Dribbler d = { 0 };
+
+  f->io_timeout_us = 300 * 1000;
+  b = node_new (f, FALSE);
+  d.node = b;
+  d.c = tcp_connect (b);
+  /* A byte every 50 ms: the head would take 3 s, the limit is 300 ms. */
+  g_assert_true (wait_for (f, dribble, &d, 3 * SEC));
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_TIMEOUT);
+  g_assert_cmpuint (d.sent, <, 30);
+  assert_tcp_closes (f, d.c);
+  g_object_unref (d.c);
+}
+
+typedef enum
+{
+  HOSTILE_UNMASKED,
+  HOSTILE_HUGE_LENGTH,
+  HOSTILE_SLOW,
+} Hostile;
+
+/* A raw client upgrades, sends a good frame, then misbehaves: the node
+ * drops it with @code, closes it, and keeps what came before. */
+static void
+hostile_frames (Fixture *f, Hostile what, gint code)
+{
+  g_autoptr (GSocketConnection) c = NULL;
+  Node *b;
+  guint8 header[16];
+
+  f->io_timeout_us = 300 * 1000;
+  b = node_new (f, FALSE);
+  c = tcp_upgrade (b, "gossip.v1");
+  tcp_frame (c, 0x2, "binary", TRUE);
+  switch (what)
+    {
+    case HOSTILE_UNMASKED:
+      /* Clients must mask their frames (RFC 6455 5.1). */
+      tcp_frame (c, 0x2, "unmasked", FALSE);
+      break;
+    case HOSTILE_HUGE_LENGTH:
+      /* Refused from the header: no 4 GiB buffer, no waiting for the rest. */
+      tcp_send (c, header, frame_header (header, 0x2, G_GUINT64_CONSTANT (4) << 30, TRUE));
+      tcp_send (c, "payload", 7);
+      break;
+    case HOSTILE_SLOW:
+      /* Part of a message, then nothing: cut off after io_timeout. */
+      tcp_send (c, header, frame_header (header, 0x2, 100, TRUE));
+      tcp_send (c, "only part", 9);
+      break;
+    }
+  g_assert_true (wait_count (f, &b->dropped->len, 1));
+  g_assert_error (dropped_at (b, 0), GOSSIP_TRANSPORT_ERROR, code);
+  assert_tcp_closes (f, c);
+  g_assert_true (wait_count (f, &b->received->len, 1));
+  g_assert_cmpmem (g_bytes_get_data (b->received->pdata[0], NULL),
+                   g_bytes_get_size (b->received->pdata[0]), "binary", 6);
+  g_assert_true (g_str_has_prefix (b->froms->pdata[0], "ws://127.0.0.1:"));
+  g_assert_cmpuint (b->received->len, ==, 1);
+  g_assert_cmpuint (b->dropped->len, ==, 1);
+}
+
+static void
+test_unmasked_frame_dropped (Fixture *f, gconstpointer data)
+{
+  hostile_frames (f, HOSTILE_UNMASKED, GOSSIP_TRANSPORT_ERROR_PROTOCOL);
+}
+
+static void
+test_huge_length_refused (Fixture *f, gconstpointer data)
+{
+  hostile_frames (f, HOSTILE_HUGE_LENGTH, GOSSIP_TRANSPORT_ERROR_TOO_BIG);
+}
+
+static void
+test_slow_message (Fixture *f, gconstpointer data)
+{
+  if (g_str_equal (f->plugin->name, "websocket-soup"))
+    {
+      /* See its header comment: libsoup does not expose a partly received
+       * message, so io_timeout cannot bound one. */
+      g_test_skip ("websocket-soup: a message dribbled slowly is bounded only by the ping "
+                   "keepalive and max_frame_size, not io_timeout (libsoup limit)");
+      return;
+    }
+  hostile_frames (f, HOSTILE_SLOW, GOSSIP_TRANSPORT_ERROR_TIMEOUT);
 }
 
 static void
@@ -615,6 +1026,7 @@ test_channel_smoke (Fixture *f, gconstpointer data)
   ChannelLog *mine2 = channel_log_new (), *theirs2 = channel_log_new ();
   g_autoptr (GBytes) one = g_bytes_new_static ("one", 3);
   g_autoptr (GBytes) two = g_bytes_new_static ("two", 3);
+  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
   g_autoptr (GBytes) back = g_bytes_new_static ("back", 4);
   g_autoptr (GError) error = NULL;
   GossipTransportChannel *ch;
@@ -625,20 +1037,27 @@ test_channel_smoke (Fixture *f, gconstpointer data)
   ch = vt->channel_open (a->instance, b->address, &channel_log_callbacks, mine, &error);
   g_assert_no_error (error);
   g_assert_nonnull (ch);
+  /* Queued before the connection is up; an empty frame is a frame. */
   vt->channel_send (a->instance, ch, one, done_cb, &sent);
   vt->channel_send (a->instance, ch, two, NULL, NULL);
-  g_assert_true (wait_count (f, &theirs->frames->len, 2));
-  g_assert_true (wait_count (f, &sent.calls, 1));
+  vt->channel_send (a->instance, ch, empty, done_cb, &sent);
+  g_assert_true (wait_count (f, &theirs->frames->len, 3));
+  g_assert_true (wait_count (f, &sent.calls, 2));
   g_assert_no_error (sent.error);
+  g_assert_cmpuint (g_bytes_get_size (theirs->frames->pdata[2]), ==, 0);
   g_assert_cmpuint (b->channels->len, ==, 1);
   vt->channel_send (b->instance, g_ptr_array_index (b->channels, 0), back, done_cb, &answered);
   g_assert_true (wait_count (f, &mine->frames->len, 1));
   g_assert_true (wait_count (f, &answered.calls, 1));
-  /* Graceful: the peer sees closed(NULL) after the frames. */
+  /* Graceful: the peer gets the frame queued last, then closed(NULL). */
+  vt->channel_send (a->instance, ch, two, NULL, NULL);
   vt->channel_close (a->instance, ch, FALSE);
   g_assert_true (wait_flag (f, &theirs->closed));
   g_assert_no_error (theirs->error);
+  g_assert_cmpuint (theirs->frames->len, ==, 4);
+  g_assert_cmpuint (theirs->bytes, ==, 9);
   g_assert_false (mine->closed);
+  /* Channels are not pooled frames. */
   g_assert_cmpuint (b->received->len, ==, 0);
 
   /* Abort: the peer sees closed(error). */
@@ -657,6 +1076,145 @@ test_channel_smoke (Fixture *f, gconstpointer data)
   channel_log_free (theirs);
   channel_log_free (mine2);
   channel_log_free (theirs2);
+}
+
+static void
+test_channel_abort_and_refusal (Fixture *f, gconstpointer data)
+{
+  const GossipTransportVTable *vt = f->plugin->vtable;
+  Node *a = node_new (f, FALSE);
+  Node *b = node_new (f, FALSE);
+  ChannelLog *mine = channel_log_new (), *theirs = channel_log_new ();
+  ChannelLog *refused = channel_log_new ();
+  g_autoptr (GBytes) hello = g_bytes_new_static ("hello", 5);
+  g_autoptr (GError) error = NULL;
+  GossipTransportChannel *ch;
+
+  /* The accepting side aborts: the opener sees closed(error). */
+  b->accept_channels = TRUE;
+  accepted_log = theirs;
+  ch = vt->channel_open (a->instance, b->address, &channel_log_callbacks, mine, &error);
+  g_assert_no_error (error);
+  vt->channel_send (a->instance, ch, hello, NULL, NULL);
+  g_assert_true (wait_count (f, &theirs->frames->len, 1));
+  vt->channel_close (b->instance, g_ptr_array_index (b->channels, 0), TRUE);
+  g_assert_true (wait_flag (f, &mine->closed));
+  g_assert_nonnull (mine->error);
+  g_test_message ("aborted: %s", mine->error->message);
+  g_assert_false (theirs->closed);
+
+  /* A refused channel is closed with an error at the opener. */
+  b->accept_channels = FALSE;
+  accepted_log = NULL;
+  ch = vt->channel_open (a->instance, b->address, &channel_log_callbacks, refused, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ch);
+  g_assert_true (wait_flag (f, &refused->closed));
+  g_assert_nonnull (refused->error);
+  g_test_message ("refused: %s", refused->error->message);
+
+  /* An address it cannot parse: NULL at once. */
+  g_assert_null (
+      vt->channel_open (a->instance, "nonsense", &channel_log_callbacks, refused, &error));
+  g_assert_error (error, GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_BAD_ADDRESS);
+  node_destroy (a);
+  node_destroy (b);
+  channel_log_free (mine);
+  channel_log_free (theirs);
+  channel_log_free (refused);
+}
+
+#define CHUNK (256 * 1024)
+
+typedef struct
+{
+  Node *a;
+  GossipTransportChannel *ch;
+  GBytes *chunk;
+  guint sent;
+  guint total;
+  Done done;
+} Streamer;
+
+static gboolean
+stream_more (gpointer data)
+{
+  Streamer *s = data;
+
+  /* At most 8 frames in flight, as the core's window would allow. */
+  while (s->sent < s->total && s->sent - s->done.calls < 8)
+    {
+      s->a->f->plugin->vtable->channel_send (s->a->instance, s->ch, s->chunk, done_cb, &s->done);
+      s->sent++;
+    }
+  return s->done.calls == s->total;
+}
+
+typedef struct
+{
+  const ChannelLog *log;
+  gsize bytes;
+} BytesAtLeast;
+
+static gboolean
+bytes_reached (gpointer data)
+{
+  const BytesAtLeast *b = data;
+
+  return b->log->bytes >= b->bytes;
+}
+
+/* @total frames of 256 KiB through a channel, a window at a time. */
+static void
+stream_through (Fixture *f, gboolean tls, guint total)
+{
+  const GossipTransportVTable *vt = f->plugin->vtable;
+  Node *a = node_new (f, tls);
+  Node *b = node_new (f, tls);
+  ChannelLog *mine = channel_log_new (), *theirs = channel_log_new ();
+  g_autoptr (GError) error = NULL;
+  guint8 *pattern = g_malloc (CHUNK);
+  Streamer s = { a, NULL, NULL, 0, total, { 0 } };
+  BytesAtLeast want = { theirs, (gsize) total * CHUNK };
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < CHUNK; i++)
+    pattern[i] = (guint8) (i * 7);
+  s.chunk = g_bytes_new_take (pattern, CHUNK);
+  b->accept_channels = TRUE;
+  accepted_log = theirs;
+  s.ch = vt->channel_open (a->instance, b->address, &channel_log_callbacks, mine, &error);
+  g_assert_no_error (error);
+  g_assert_true (wait_for (f, stream_more, &s, 3 * WAIT_US));
+  g_assert_true (wait_for (f, bytes_reached, &want, WAIT_US));
+  g_test_message ("%u MiB in %.2f s", total / 4,
+                  (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
+  g_assert_cmpuint (s.done.failed, ==, 0);
+  g_assert_cmpuint (theirs->bytes, ==, want.bytes);
+  for (guint i = 0; i < theirs->frames->len; i++)
+    g_assert_true (g_bytes_equal (theirs->frames->pdata[i], s.chunk));
+  vt->channel_close (a->instance, s.ch, FALSE);
+  g_assert_true (wait_flag (f, &theirs->closed));
+  g_assert_no_error (theirs->error);
+  g_assert_false (mine->closed);
+  accepted_log = NULL;
+  node_destroy (a);
+  node_destroy (b);
+  g_bytes_unref (s.chunk);
+  channel_log_free (mine);
+  channel_log_free (theirs);
+}
+
+static void
+test_channel_stream_ws (Fixture *f, gconstpointer data)
+{
+  stream_through (f, FALSE, 64); /* 16 MiB */
+}
+
+static void
+test_channel_stream_wss (Fixture *f, gconstpointer data)
+{
+  stream_through (f, TRUE, 32); /* 8 MiB */
 }
 
 /* Clusters: timers are relaxed next to test-cluster-sockets.c, as every
@@ -692,13 +1250,17 @@ run_cluster (const Plugin *plugin, gboolean tls)
                                 NULL };
   g_autoptr (Harness) h = harness_new (10, FALSE, ws_settings);
 
-  g_assert_true (g_str_has_prefix (harness_address (h, 0), tls ? "wss://" : "ws://"));
+  for (guint i = 0; i < 10; i++)
+    g_assert_true (g_str_has_prefix (harness_address (h, i), tls ? "wss://" : "ws://"));
   harness_join_all_to (h, 0);
   if (!harness_run_until (h, harness_converged, GUINT_TO_POINTER (10), 40 * SEC))
     {
       harness_dump (h);
       g_test_fail_printf ("10 nodes over %s did not converge in 40 s", tls ? "wss" : "ws");
+      return;
     }
+  for (guint i = 0; i < 10; i++)
+    g_assert_cmpuint (gossip_cluster_get_counter (harness_node (h, i), "frames-in"), >, 0);
 }
 
 static void
@@ -714,21 +1276,6 @@ test_cluster_wss (gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
-
-static void
-remove_certs_dir (void)
-{
-  g_autoptr (GDir) dir = g_dir_open (certs_dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (certs_dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (certs_dir);
-}
 
 static void
 test_not_loadable (gconstpointer data)
@@ -768,8 +1315,17 @@ main (int argc, char **argv)
         { "raw-text-message-dropped", test_raw_text_message_dropped },
         { "tls-handshake-stall", test_tls_handshake_stall },
         { "raw-wrong-subprotocol-refused", test_raw_wrong_subprotocol_refused },
+        { "raw-upgrade-requests", test_raw_upgrade_requests },
+        { "bad-handshakes", test_bad_handshakes },
+        { "slow-handshake", test_slow_handshake },
+        { "unmasked-frame-dropped", test_unmasked_frame_dropped },
+        { "huge-length-refused", test_huge_length_refused },
+        { "slow-message", test_slow_message },
         { "mounted-on-application-server", test_mounted_on_application_server },
         { "channel-smoke", test_channel_smoke },
+        { "channel-abort-and-refusal", test_channel_abort_and_refusal },
+        { "channel-stream-ws", test_channel_stream_ws },
+        { "channel-stream-wss", test_channel_stream_wss },
       };
       GossipPlugin *loaded;
       Plugin *p;
@@ -817,7 +1373,7 @@ main (int argc, char **argv)
       g_free (p->name);
       g_free (p);
     }
-  remove_certs_dir ();
+  gossip_test_certs_remove (certs_dir);
   g_free (certs_dir);
   return ret;
 }

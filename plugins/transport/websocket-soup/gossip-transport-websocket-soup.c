@@ -6,7 +6,8 @@
  * asks for the subprotocol "gossip.v1" (a pooled frame connection) or
  * "gossip-stream.v1" (a channel); the server accepts only those two, exactly
  * one of them per request, and answers with the one asked for; any other
- * request gets HTTP 400, and a path other than [websocket] path gets 404.
+ * request gets HTTP 400, and a path other than [websocket] path gets 404;
+ * both are reported through callbacks->dropped.
  * A text message is a protocol error (dropped, closed with 1003).  A channel
  * ends gracefully with close code 1000 once its queued messages are written
  * (the peer sees closed(NULL)); an abort is close code 4000, reason "abort",
@@ -65,7 +66,11 @@
  *    sends fail TIMEOUT); it is the session's I/O timeout for the handshake;
  *    and on a server of our own, an accepted TCP connection must complete
  *    its TLS handshake and its upgrade request within it (the server accepts
- *    connections itself, see accept_connection()).  libsoup does not
+ *    connections itself, see accept_connection()).  A request head libsoup
+ *    cannot parse is reported when libsoup answers 400; one above libsoup's
+ *    own limit (64 KiB in 3.2) is closed by libsoup without a word, so it is
+ *    only reported when io_timeout expires (PROTOCOL, or TIMEOUT when
+ *    libsoup has not closed it by then).  libsoup does not
  *    expose a partly received message, so a peer dribbling one message
  *    slowly is only bounded by the ping keepalive and max_frame_size, not by
  *    io_timeout.
@@ -558,8 +563,15 @@ accepted_timer_fired (gpointer data)
   WsTransport *t = a->t;
 
   a->timer = 0;
-  /* A refused request's connection was closed by libsoup already. */
-  if (!accepted_closed (a))
+  /* Answered requests are forgotten (accepted_answered()): one whose
+   * connection libsoup closed gave it a head it would not read to the end
+   * (above its size limit), or broke off. */
+  if (accepted_closed (a))
+    ws_transport_emit_dropped (t, a->peer,
+                               g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                                            "%s's connection ended before a complete request",
+                                            a->peer));
+  else
     {
       ws_transport_emit_dropped (
           t, a->peer,
@@ -571,12 +583,17 @@ accepted_timer_fired (gpointer data)
   accepted_forget (a);
 }
 
+/* libsoup may read a request that is already there and upgrade it from
+ * inside soup_server_accept_iostream(), forgetting @a (accepted_answered()):
+ * it is held until the call returns. */
 static void
 accepted_hand_over (Accepted *a, GIOStream *stream)
 {
   WsTransport *t = a->t;
   g_autoptr (GError) error = NULL;
 
+  accepted_ref (a);
+  a->handed = TRUE;
   if (!soup_server_accept_iostream (t->server, stream, a->local, a->remote, &error))
     {
       ws_transport_emit_dropped (t, a->peer,
@@ -584,9 +601,8 @@ accepted_hand_over (Accepted *a, GIOStream *stream)
                                               "cannot serve %s: %s", a->peer, error->message));
       accepted_cut (a);
       accepted_forget (a);
-      return;
     }
-  a->handed = TRUE;
+  accepted_unref (a);
 }
 
 static void
@@ -691,9 +707,10 @@ accept_connection (GSocket *socket, gpointer data)
   gossip_transport_pop_context (t->context);
 }
 
-/* The upgrade of @remote's connection is done: libsoup's WebSocket has it. */
+/* The request on @remote's connection is answered: upgraded (libsoup's
+ * WebSocket has it), or refused (libsoup closes it). */
 static void
-accepted_upgraded (WsTransport *t, GSocketAddress *remote)
+accepted_answered (WsTransport *t, GSocketAddress *remote)
 {
   g_autofree char *peer = remote != NULL ? ws_format_peer (t->tls, remote) : NULL;
 
@@ -731,9 +748,23 @@ accepted_stop_all (WsTransport *t)
 static void
 refuse (SoupServerMessage *msg, guint status)
 {
+  g_object_set_data (G_OBJECT (msg), "gossip-refused", GINT_TO_POINTER (TRUE));
   soup_server_message_set_status (msg, status, NULL);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                 "close");
+}
+
+/* A request for a path other than ours: 404, and reported. */
+static void
+refuse_path (WsTransport *t, SoupServerMessage *msg, const char *path)
+{
+  g_autofree char *from = ws_format_peer (t->tls, soup_server_message_get_remote_address (msg));
+
+  refuse (msg, SOUP_STATUS_NOT_FOUND);
+  ws_transport_emit_dropped (t, from,
+                             g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                                          "refused a request from %s for %s: the endpoint is %s",
+                                          from != NULL ? from : "a peer", path, t->path));
 }
 
 /* Every other path on a server of our own. */
@@ -741,7 +772,7 @@ static void
 server_not_found (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                   gpointer data)
 {
-  refuse (msg, SOUP_STATUS_NOT_FOUND);
+  refuse_path (data, msg, path);
 }
 
 /* Called before libsoup answers an upgrade request at our path: refuses what
@@ -757,7 +788,7 @@ server_check_request (SoupServer *server, SoupServerMessage *msg, const char *pa
 
   if (strcmp (path, t->path) != 0)
     {
-      refuse (msg, SOUP_STATUS_NOT_FOUND);
+      refuse_path (t, msg, path);
       return;
     }
   if (trimmed == NULL
@@ -788,6 +819,28 @@ server_check_request (SoupServer *server, SoupServerMessage *msg, const char *pa
     }
 }
 
+/* Every request answered on a server of our own.  Refusals made here are
+ * reported where they are made; this reports those libsoup makes itself
+ * (a request head it cannot parse gets 400). */
+static void
+server_request_finished (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  WsTransport *t = data;
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  guint status = soup_server_message_get_status (msg);
+  g_autofree char *from = NULL;
+
+  accepted_answered (t, remote);
+  if (status < 400 || g_object_get_data (G_OBJECT (msg), "gossip-refused") != NULL)
+    return;
+  from = ws_format_peer (t->tls, remote);
+  ws_transport_emit_dropped (t, from,
+                             g_error_new (GOSSIP_TRANSPORT_ERROR, GOSSIP_TRANSPORT_ERROR_PROTOCOL,
+                                          "refused a request from %s: HTTP %u %s",
+                                          from != NULL ? from : "a peer", status,
+                                          soup_status_get_phrase (status)));
+}
+
 /*
  * libsoup 3.0 and 3.2 leak the accepted GSocket of every connection upgraded
  * to a WebSocket: soup_server_message_steal_connection() refs it for the
@@ -816,7 +869,7 @@ server_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   WsTransport *t = data;
 
-  accepted_upgraded (t, soup_server_message_get_remote_address (msg));
+  accepted_answered (t, soup_server_message_get_remote_address (msg));
   drop_leaked_socket_reference (msg, ws);
   ws_conn_accepted (t, ws, soup_server_message_get_remote_address (msg));
 }
@@ -893,7 +946,8 @@ serve_own (WsTransport *t, const char *bind, GError **error)
   t->own_server = TRUE;
   /* Frames are compressed and encrypted already: no permessage-deflate. */
   soup_server_remove_websocket_extension (t->server, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_handler (t->server, NULL, server_not_found, NULL, NULL);
+  soup_server_add_handler (t->server, NULL, server_not_found, t, NULL);
+  g_signal_connect (t->server, "request-finished", G_CALLBACK (server_request_finished), t);
   add_handlers (t);
   t->listener = gossip_transport_listen_tcp (G_SOCKET_ADDRESS (address), error);
   if (t->listener == NULL)
