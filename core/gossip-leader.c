@@ -59,6 +59,7 @@ struct _GossipLeaderElection
   guint64 leader_term;
   gint64 last_contact; /* last heartbeat accepted, vote granted or round started */
   gint64 abstain_until;
+  gint64 stand_after;     /* a pre-vote was granted to another: let it stand first */
   GHashTable *electorate; /* set of node IDs, never shrinking but for left nodes */
   GHashTable *acks;       /* leader only: node ID -> gint64 * last heartbeat answer */
 
@@ -544,7 +545,7 @@ check (gpointer data)
       }
       break;
     case ROLE_FOLLOWER:
-      if (now (self) - self->last_contact >= self->timeout_us)
+      if (now (self) - self->last_contact >= self->timeout_us && now (self) >= self->stand_after)
         {
           if (self->leader != NULL)
             set_leader (self, NULL, 0);
@@ -645,8 +646,17 @@ on_request (GossipCluster *cluster, GossipNode *sender, guint type, GVariant *pa
     }
   else if (strcmp (kind, "pre") == 0)
     {
-      /* Changes nothing here: only says whether a vote would be likely. */
-      granted = term > self->term && !leader_heard_recently (self);
+      /* Says whether a vote would be likely; changes no term or vote.
+       * Two nodes that lost the leader at the same moment would both pass
+       * their pre-votes and split the real vote, which costs a whole
+       * leader_timeout when the quorum needs every reachable node.  So a
+       * pre-candidate grants a rival's pre-vote only if the rival's ID sorts
+       * first, and a node that granted one lets that candidate stand before
+       * trying itself (one check interval). */
+      granted = term > self->term && !leader_heard_recently (self)
+                && !(self->role == ROLE_PRE_CANDIDATE && strcmp (id, local_id (self)) > 0);
+      if (granted)
+        self->stand_after = now (self) + self->check_us;
     }
   else if (strcmp (kind, "vote") == 0)
     {
