@@ -23,6 +23,9 @@
 #define REQUEST_TYPE "(stsu)"
 #define REPLY_TYPE   "(tbu)"
 #define MAX_ID_LEN   256
+/* Followers stand in ID order, a quarter check interval apart; past this
+ * many the rest stand together (see stand_time()). */
+#define MAX_STAGGER_RANK 8
 
 typedef enum
 {
@@ -83,6 +86,7 @@ enum
 static guint signals[N_SIGNALS];
 
 static void schedule_check (GossipLeaderElection *self);
+static gint64 stand_time (GossipLeaderElection *self);
 static void send_heartbeats (gpointer data);
 
 /**
@@ -520,6 +524,35 @@ count_recent_acks (GossipLeaderElection *self)
   return count;
 }
 
+/* Places before this node's among the live nodes sorted by ID, at most
+ * MAX_STAGGER_RANK. */
+static guint
+rank_among_live (GossipLeaderElection *self)
+{
+  g_autoptr (GPtrArray) peers = live_peers (self);
+  guint rank = 0;
+
+  for (guint i = 0; i < peers->len; i++)
+    if (strcmp (gossip_node_get_id (g_ptr_array_index (peers, i)), local_id (self)) < 0)
+      rank++;
+  return MIN (rank, MAX_STAGGER_RANK);
+}
+
+/* When a follower may stand: leader_timeout after it last heard a leader
+ * (or voted, or stood), later by a quarter check interval per live node
+ * whose ID sorts before its own, and not before a rival it granted a
+ * pre-vote has had its chance.  Followers that lost the leader at the same
+ * moment therefore stand one after the other, the first one at once: its
+ * pre-vote reaches the others before their turn, they grant it and wait, and
+ * the vote does not split. */
+static gint64
+stand_time (GossipLeaderElection *self)
+{
+  gint64 stagger = (gint64) rank_among_live (self) * (self->check_us / 4);
+
+  return MAX (self->last_contact + self->timeout_us + stagger, self->stand_after);
+}
+
 static void
 check (gpointer data)
 {
@@ -545,7 +578,7 @@ check (gpointer data)
       }
       break;
     case ROLE_FOLLOWER:
-      if (now (self) - self->last_contact >= self->timeout_us && now (self) >= self->stand_after)
+      if (now (self) >= stand_time (self))
         {
           if (self->leader != NULL)
             set_leader (self, NULL, 0);
@@ -564,13 +597,17 @@ check (gpointer data)
 }
 
 /* Next check in [check_interval / 2, check_interval): never more than one
- * interval apart, and at a phase that differs between nodes and rounds so
- * candidates rarely collide. */
+ * interval apart, at a phase that differs between nodes and rounds; and a
+ * follower's check falls exactly at its stand_time() when that comes first. */
 static void
 schedule_check (GossipLeaderElection *self)
 {
   gint64 half = MAX (self->check_us / 2, 1);
   gint64 delay = half + (gint64) (g_rand_double (self->rand) * (double) (self->check_us - half));
+
+  /* A follower also wakes exactly when it may stand. */
+  if (self->role == ROLE_FOLLOWER)
+    delay = CLAMP (stand_time (self) - now (self), 1, delay);
 
   self->check_timer = gossip_clock_add_timer (self->clock, delay, check, self, NULL);
 }
