@@ -85,7 +85,7 @@ enum
 
 static guint signals[N_SIGNALS];
 
-static void schedule_check (GossipLeaderElection *self);
+static void schedule_check (GossipLeaderElection *self, gint64 stand_at);
 static gint64 stand_time (GossipLeaderElection *self);
 static void send_heartbeats (gpointer data);
 
@@ -557,6 +557,7 @@ static void
 check (gpointer data)
 {
   GossipLeaderElection *self = data;
+  gint64 stand_at = 0;
 
   self->check_timer = 0;
   if (!self->running)
@@ -578,7 +579,8 @@ check (gpointer data)
       }
       break;
     case ROLE_FOLLOWER:
-      if (now (self) >= stand_time (self))
+      stand_at = stand_time (self);
+      if (now (self) >= stand_at)
         {
           if (self->leader != NULL)
             set_leader (self, NULL, 0);
@@ -592,22 +594,25 @@ check (gpointer data)
       break;
     }
   if (self->running && self->check_timer == 0)
-    schedule_check (self);
+    schedule_check (self, stand_at);
   g_object_unref (self);
 }
 
 /* Next check in [check_interval / 2, check_interval): never more than one
  * interval apart, at a phase that differs between nodes and rounds; and a
- * follower's check falls exactly at its stand_time() when that comes first. */
+ * follower's check falls exactly at @stand_at (its stand_time(), as the
+ * caller just computed it; 0 for none) when that is still ahead and comes
+ * first.  A time already past (a round that could not start) waits for the
+ * random delay, never less. */
 static void
-schedule_check (GossipLeaderElection *self)
+schedule_check (GossipLeaderElection *self, gint64 stand_at)
 {
   gint64 half = MAX (self->check_us / 2, 1);
   gint64 delay = half + (gint64) (g_rand_double (self->rand) * (double) (self->check_us - half));
+  gint64 t = now (self);
 
-  /* A follower also wakes exactly when it may stand. */
-  if (self->role == ROLE_FOLLOWER)
-    delay = CLAMP (stand_time (self) - now (self), 1, delay);
+  if (self->role == ROLE_FOLLOWER && stand_at > t)
+    delay = MIN (delay, stand_at - t);
 
   self->check_timer = gossip_clock_add_timer (self->clock, delay, check, self, NULL);
 }
@@ -873,7 +878,7 @@ gossip_leader_election_start (GossipLeaderElection *self, GError **error)
   self->abstain_until
       = self->state_file != NULL ? G_MININT64 : now (self) + self->timeout_us - self->heartbeat_us;
   save_state_or_warn (self);
-  schedule_check (self);
+  schedule_check (self, stand_time (self));
   return TRUE;
 }
 
